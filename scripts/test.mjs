@@ -32,7 +32,12 @@ function run(label, cmd, args, env = process.env) {
 
 const globs = {
   unit: ["test/domain/**/*.test.ts", "test/cli/**/*.test.ts", "test/**/*.unit.test.ts"],
-  integration: ["test/sandbox/**/*.test.ts", "test/aws/**/*.test.ts", "test/k8s/**/*.test.ts", "test/integration/**/*.test.ts"],
+  integration: [
+    "test/sandbox/**/*.test.ts",
+    "test/aws/**/*.test.ts",
+    "test/k8s/**/*.test.ts",
+    "test/integration/**/*.test.ts",
+  ],
   e2e: ["test/e2e/**/*.test.ts"],
 };
 
@@ -78,7 +83,9 @@ function nodeTests(stage, env, concurrency) {
 
 function summary() {
   const secs = ((Date.now() - started) / 1000).toFixed(0);
-  process.stdout.write(`\n(${what} in ${secs}s)\n${totals.pass} passed, ${totals.fail} failed, ${totals.skipped} skipped\n`);
+  process.stdout.write(
+    `\n(${what} in ${secs}s)\n${totals.pass} passed, ${totals.fail} failed, ${totals.skipped} skipped\n`,
+  );
 }
 
 async function withSandbox(fn) {
