@@ -131,6 +131,14 @@ function resolveBuckets(t: Ec2ProxyOptions["throttling"]): Record<BucketCategory
   return t === true ? { ...EC2_BUCKETS } : { ...EC2_BUCKETS, ...t };
 }
 
+/** hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection, not to the message: not forwarded either way */
+const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade"];
+function endToEnd<T extends Record<string, unknown>>(headers: T): T {
+  const out = { ...headers };
+  for (const h of HOP_BY_HOP) delete out[h];
+  return out;
+}
+
 function bump(m: Map<string, number>, key: string): number {
   const n = (m.get(key) ?? 0) + 1;
   m.set(key, n);
@@ -174,7 +182,7 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
   }
 
   function forward(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): void {
-    const headers: http.OutgoingHttpHeaders = { ...req.headers, host: upstream.host };
+    const headers: http.OutgoingHttpHeaders = { ...endToEnd(req.headers), host: upstream.host };
     const upReq = http.request(
       {
         hostname: upstream.hostname,
@@ -185,7 +193,7 @@ export async function startEc2Proxy(opts: Ec2ProxyOptions): Promise<Ec2Proxy> {
         agent,
       },
       (upRes) => {
-        res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, upRes.headers);
+        res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, endToEnd(upRes.headers));
         pipeline(upRes, res, () => {
           // a client that went away mid-response is not the proxy's problem
         });
