@@ -54,6 +54,8 @@ export interface IngressClassParams {
     group?: { name: string };
     scheme?: string;
     namespaceSelector?: unknown;
+    /** instance | ip: beats the target-type annotations, as in the LBC */
+    targetType?: string;
   };
 }
 
@@ -97,7 +99,10 @@ export interface Pod {
   metadata: ObjectMeta; // annotations["vpc.amazonaws.com/pod-eni"] holds branch ENIs (security groups for pods)
   spec?: {
     nodeName?: string;
-    containers?: Array<{ name?: string; ports?: Array<{ name?: string; containerPort: number; protocol?: string }> }>;
+    containers?: Array<{
+      name?: string;
+      ports?: Array<{ name?: string; containerPort: number; protocol?: string }>;
+    }>;
   };
   status?: { podIP?: string; podIPs?: Array<{ ip: string }>; phase?: string };
 }
