@@ -54,6 +54,8 @@ export interface IngressClassParams {
     group?: { name: string };
     scheme?: string;
     namespaceSelector?: unknown;
+    /** instance | ip: beats the target-type annotations, as in the LBC */
+    targetType?: string;
   };
 }
 

@@ -1,0 +1,75 @@
+// Shapes shared by the EC2 reader and applier.
+//
+// Ec2Needs and DesiredRule belong to the planner (provider/domain/index.ts), written in parallel. They are
+// declared here with the same names and fields so this folder compiles on its own; the merge replaces these two
+// declarations with `export type { Ec2Needs, DesiredRule } from "../domain/index";`.
+
+import type { Ec2Snapshot, ExistingRule } from "../domain/model";
+
+/** What the planner needs looked up in EC2 for one plan. */
+export interface Ec2Needs {
+  instanceIds: string[];
+  podIps: string[];
+  branchEniIds: string[];
+}
+
+/** One rule the plan wants on a destination security group. */
+export interface DesiredRule {
+  key: string;
+  securityGroupId: string;
+  protocol: "tcp" | "udp";
+  fromPort: number;
+  toPort: number;
+  sourceSecurityGroupId: string;
+  ports: number[];
+  neededBy: string[];
+  state: "present" | "authorize" | "foreign" | "adopt";
+  ruleId?: string;
+}
+
+/** EC2 actions we call, counted per action name (logical requests; the SDK's own retries are not counted). */
+export type CallCounts = Record<string, number>;
+
+export interface Ec2ReadRequest {
+  needs: Ec2Needs;
+  clusterName: string;
+  ownerId: string;
+  backendSecurityGroupId?: string;
+  vpcId?: string;
+  /** explicit destination SGs: they replace ENI discovery as destinations */
+  targetSecurityGroupIds?: string[];
+  /** SGs where our state says we have rules: read them too so obsolete rules can be revoked */
+  ownedSecurityGroupIds?: string[];
+  ruleQuota?: number;
+}
+
+export interface Ec2ReadResult {
+  snapshot: Ec2Snapshot;
+  calls: CallCounts;
+}
+
+export interface RuleChanges {
+  toAuthorize: DesiredRule[];
+  toRevoke: ExistingRule[];
+  toAdopt: Array<{ rule: DesiredRule; existing: ExistingRule }>;
+  ownerId: string;
+  /** description put on every rule we create (our marker, e.g. DESCRIPTION_PREFIX + ownerId) */
+  description: string;
+}
+
+export interface AppliedRule {
+  key: string;
+  ruleId: string;
+}
+
+export interface ApplyResult {
+  authorized: AppliedRule[];
+  /** keys satisfied by someone else's identical rule */
+  duplicates: string[];
+  /** sgr- ids revoked */
+  revoked: string[];
+  /** sgr- ids that were already gone (rule or security group deleted out of band) */
+  alreadyGone: string[];
+  adopted: AppliedRule[];
+  calls: CallCounts;
+}
