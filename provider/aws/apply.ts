@@ -6,7 +6,7 @@
 
 import type * as Ec2Sdk from "@aws-sdk/client-ec2";
 import { type ExistingRule, OWNER_TAG_KEY } from "../domain/model";
-import { awsErrorCode, CountingEc2, describeAwsError, type Ec2Client } from "./client";
+import { awsErrorCode, CountingEc2, describeAwsError, type Ec2Caller } from "./client";
 import { describeIngressRules } from "./read";
 import {
   buildIpPermissions,
@@ -79,7 +79,7 @@ class GroupStepError<T> extends Error {
 }
 
 export async function applyRuleChanges(
-  client: Ec2Client,
+  client: Ec2Caller,
   changes: RuleChanges,
   options: ApplyOptions = {},
 ): Promise<ApplyResult> {
@@ -341,7 +341,7 @@ async function revokeOnGroup(
       );
       if (notOurs.length > 0)
         throw new GroupStepError(
-          `${what}: refusing, ${listIds(notOurs)} no longer carry tag ${OWNER_TAG_KEY}=${ownerId}`,
+          `${what}: refusing to revoke ${listIds(notOurs)}: no longer tagged ${OWNER_TAG_KEY}=${ownerId}`,
           done,
           undefined,
         );

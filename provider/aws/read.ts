@@ -5,7 +5,7 @@
 
 import type * as Ec2Sdk from "@aws-sdk/client-ec2";
 import type { Ec2Snapshot, ExistingRule, NetworkInterfaceFacts, SecurityGroupFacts } from "../domain/model";
-import { awsErrorCode, CountingEc2, describeAwsError, type Ec2Client } from "./client";
+import { awsErrorCode, CountingEc2, describeAwsError, type Ec2Caller } from "./client";
 import {
   chunk,
   listIds,
@@ -33,7 +33,7 @@ export class Ec2ReadError extends Error {
   }
 }
 
-export async function readEc2Snapshot(client: Ec2Client, req: Ec2ReadRequest): Promise<Ec2ReadResult> {
+export async function readEc2Snapshot(client: Ec2Caller, req: Ec2ReadRequest): Promise<Ec2ReadResult> {
   const ec2 = new CountingEc2(client);
   const networkInterfaces: Record<string, NetworkInterfaceFacts> = {};
   const instancePrimaryEni: Record<string, string> = {};
