@@ -112,6 +112,50 @@ describe("readEc2Snapshot (scripted EC2)", () => {
     );
   });
 
+  it("a pod IP from a node ENI's delegated prefix is held by that ENI, with no lookup by IP", async () => {
+    const { client, log } = fakeEc2((action) => {
+      if (action === "DescribeInstances")
+        return {
+          ...meta,
+          Reservations: [
+            {
+              Instances: [
+                {
+                  InstanceId: "i-1",
+                  VpcId: "vpc-1",
+                  NetworkInterfaces: [
+                    {
+                      NetworkInterfaceId: "eni-1",
+                      Attachment: { DeviceIndex: 0, NetworkCardIndex: 0 },
+                      Groups: [{ GroupId: "sg-1" }],
+                      PrivateIpAddresses: [{ PrivateIpAddress: "10.0.1.5" }],
+                      Ipv4Prefixes: [{ Ipv4Prefix: "10.0.1.16/28" }],
+                    },
+                  ],
+                },
+              ],
+            },
+          ],
+        };
+      if (action === "DescribeSecurityGroups")
+        return { ...meta, SecurityGroups: [{ GroupId: BACKEND }, { GroupId: "sg-1" }] };
+      if (action === "DescribeNetworkInterfaces") return { ...meta, NetworkInterfaces: [] };
+      return { ...meta, SecurityGroupRules: [] };
+    });
+    const { snapshot, calls } = await readEc2Snapshot(client, {
+      needs: { instanceIds: ["i-1"], podIps: ["10.0.1.20", "10.0.2.7"], branchEniIds: [] },
+      clusterName: "demo",
+      ownerId: "me",
+      backendSecurityGroupId: BACKEND,
+    });
+    assert.deepEqual(snapshot.networkInterfaces["eni-1"]?.privateIpAddresses, ["10.0.1.5", "10.0.1.20"]);
+    // Only the IP outside every prefix is looked up.
+    const lookup = log.find((c) => c.action === "DescribeNetworkInterfaces")
+      ?.input as Ec2Sdk.DescribeNetworkInterfacesCommandInput;
+    assert.deepEqual(lookup.Filters, [{ Name: "addresses.private-ip-address", Values: ["10.0.2.7"] }]);
+    assert.equal(calls.DescribeNetworkInterfaces, 1);
+  });
+
   it("a throttled read that ran out of retries aborts with the operation named", async () => {
     const { client } = fakeEc2((action) => {
       if (action === "DescribeSecurityGroupRules")

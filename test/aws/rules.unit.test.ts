@@ -9,6 +9,7 @@ import {
   checkRuleChanges,
   chunk,
   groupBy,
+  ipv4InCidr,
   listIds,
   mapBounded,
   ruleIdentity,
@@ -283,10 +284,37 @@ describe("checkRuleChanges", () => {
     );
   });
 
+  it("refuses a description EC2 would reject, naming what is valid", () => {
+    assert.deepEqual(checkRuleChanges({ ...base, description: "lbc-backend-sg owner=proj/stack/name" }), []);
+    assert.deepEqual(checkRuleChanges({ ...base, description: "owner=ü" }), [
+      'description "owner=ü" is not a valid rule description; expected at most 255 of a-z A-Z 0-9 . _ - : / ( ) # , @ [ ] + = & ; { } ! $ * and space',
+    ]);
+    assert.equal(checkRuleChanges({ ...base, description: "x".repeat(256) }).length, 1);
+  });
+
   it("refuses an empty owner id", () => {
     assert.deepEqual(checkRuleChanges({ ...base, ownerId: "" }), [
       "ownerId is empty; every rule we create or revoke is marked by it",
     ]);
+  });
+});
+
+describe("ipv4InCidr", () => {
+  it("matches addresses inside the block only", () => {
+    const table: Array<[string, string, boolean]> = [
+      ["10.0.1.16", "10.0.1.16/28", true],
+      ["10.0.1.31", "10.0.1.16/28", true],
+      ["10.0.1.32", "10.0.1.16/28", false],
+      ["10.0.1.15", "10.0.1.16/28", false],
+      ["10.9.9.9", "0.0.0.0/0", true],
+      ["10.0.1.5", "10.0.1.5/32", true],
+      ["10.0.1.6", "10.0.1.5/32", false],
+      ["10.0.1.300", "10.0.1.0/24", false],
+      ["fd00::1", "10.0.1.0/24", false],
+      ["10.0.1.1", "10.0.1.0/33", false],
+    ];
+    for (const [ip, cidr, expected] of table)
+      assert.equal(ipv4InCidr(ip, cidr), expected, `${ip} in ${cidr}`);
   });
 });
 
