@@ -17,6 +17,7 @@ import {
   listIds,
   mapBounded,
   ruleIdentity,
+  uniqueSorted,
 } from "./rules";
 import type { AppliedRule, ApplyResult, DesiredRule, RuleChanges } from "./types";
 
@@ -93,8 +94,7 @@ export async function applyRuleChanges(
     calls: ec2.calls,
   };
   const problems = checkRuleChanges(changes);
-  if (problems.length > 0)
-    throw new ApplyError(`refusing to apply rule changes: ${problems.join("; ")}`, result);
+  if (problems.length > 0) throw new ApplyError(`not applying rule changes: ${problems.join("; ")}`, result);
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   const delays = options.consistencyDelaysMs ?? DEFAULT_CONSISTENCY_DELAYS_MS;
   const ownerTag: Ec2Sdk.Tag = { Key: OWNER_TAG_KEY, Value: changes.ownerId };
@@ -308,7 +308,7 @@ async function revokeOnGroup(
   ownerId: string,
 ): Promise<RevokeOutcome> {
   const done: RevokeOutcome = { revoked: [], alreadyGone: [] };
-  let pending = rules.map((r) => r.ruleId).sort();
+  let pending = uniqueSorted(rules.map((r) => r.ruleId));
   for (let round = 1; pending.length > 0; round++) {
     const what = `revoking ${pending.length} rules (${listIds(pending)}) from security group ${groupId}`;
     try {

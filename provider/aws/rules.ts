@@ -120,7 +120,12 @@ export function checkRuleChanges(changes: {
       `description ${JSON.stringify(changes.description)} is not a valid rule description; ` +
         "expected at most 255 of a-z A-Z 0-9 . _ - : / ( ) # , @ [ ] + = & ; { } ! $ * and space",
     );
+  const seen = new Set<string>();
   for (const rule of changes.toAuthorize) {
+    // EC2 rejects a batch naming the same rule twice, and retrying would not help: a planner bug, said plainly.
+    const identity = `${rule.securityGroupId} ${ruleIdentity(rule)}`;
+    if (seen.has(identity)) problems.push(`rule ${rule.key}: ${identity} is asked for twice`);
+    seen.add(identity);
     // Invariant 7: only ever a security group reference as the source, only the computed ports.
     if (!rule.sourceSecurityGroupId.startsWith("sg-"))
       problems.push(

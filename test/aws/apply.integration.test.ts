@@ -166,7 +166,7 @@ describe("applyRuleChanges (moto)", () => {
     );
     assert.equal(
       err.message,
-      `refusing to apply rule changes: refusing to revoke ${world.foreignRuleId} on ${world.nodeSgC}: ` +
+      `not applying rule changes: refusing to revoke ${world.foreignRuleId} on ${world.nodeSgC}: ` +
         `it does not carry tag ${OWNER_TAG_KEY}=${OWNER} (it has no owner tag)`,
     );
     assert.deepEqual(err.partial, { ...noAuthorizeWork, revoked: [], alreadyGone: [], calls: {} });

@@ -292,6 +292,12 @@ describe("checkRuleChanges", () => {
     assert.equal(checkRuleChanges({ ...base, description: "x".repeat(256) }).length, 1);
   });
 
+  it("refuses the same rule twice in one change set", () => {
+    assert.deepEqual(checkRuleChanges({ ...base, toAuthorize: [desired(), desired({ key: "again" })] }), [
+      "rule again: sg-0dest tcp|30080-30080|sg-0backend is asked for twice",
+    ]);
+  });
+
   it("refuses an empty owner id", () => {
     assert.deepEqual(checkRuleChanges({ ...base, ownerId: "" }), [
       "ownerId is empty; every rule we create or revoke is marked by it",
