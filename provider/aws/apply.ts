@@ -6,7 +6,7 @@
 
 import type * as Ec2Sdk from "@aws-sdk/client-ec2";
 import { type ExistingRule, OWNER_TAG_KEY } from "../domain/model";
-import { awsErrorCode, CountingEc2, describeAwsError, type Ec2Client } from "./client";
+import { awsErrorCode, CountingEc2, describeAwsError, type Ec2Caller } from "./client";
 import { describeIngressRules } from "./read";
 import {
   buildIpPermissions,
@@ -17,6 +17,7 @@ import {
   listIds,
   mapBounded,
   ruleIdentity,
+  uniqueSorted,
 } from "./rules";
 import type { AppliedRule, ApplyResult, DesiredRule, RuleChanges } from "./types";
 
@@ -79,7 +80,7 @@ class GroupStepError<T> extends Error {
 }
 
 export async function applyRuleChanges(
-  client: Ec2Client,
+  client: Ec2Caller,
   changes: RuleChanges,
   options: ApplyOptions = {},
 ): Promise<ApplyResult> {
@@ -93,8 +94,7 @@ export async function applyRuleChanges(
     calls: ec2.calls,
   };
   const problems = checkRuleChanges(changes);
-  if (problems.length > 0)
-    throw new ApplyError(`refusing to apply rule changes: ${problems.join("; ")}`, result);
+  if (problems.length > 0) throw new ApplyError(`not applying rule changes: ${problems.join("; ")}`, result);
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   const delays = options.consistencyDelaysMs ?? DEFAULT_CONSISTENCY_DELAYS_MS;
   const ownerTag: Ec2Sdk.Tag = { Key: OWNER_TAG_KEY, Value: changes.ownerId };
@@ -308,7 +308,7 @@ async function revokeOnGroup(
   ownerId: string,
 ): Promise<RevokeOutcome> {
   const done: RevokeOutcome = { revoked: [], alreadyGone: [] };
-  let pending = rules.map((r) => r.ruleId).sort();
+  let pending = uniqueSorted(rules.map((r) => r.ruleId));
   for (let round = 1; pending.length > 0; round++) {
     const what = `revoking ${pending.length} rules (${listIds(pending)}) from security group ${groupId}`;
     try {
@@ -341,7 +341,7 @@ async function revokeOnGroup(
       );
       if (notOurs.length > 0)
         throw new GroupStepError(
-          `${what}: refusing, ${listIds(notOurs)} no longer carry tag ${OWNER_TAG_KEY}=${ownerId}`,
+          `${what}: refusing to revoke ${listIds(notOurs)}: no longer tagged ${OWNER_TAG_KEY}=${ownerId}`,
           done,
           undefined,
         );

@@ -45,6 +45,9 @@ export interface Ec2Client {
   destroy(): void;
 }
 
+/** What the reader and the applier need of a client: calls only (tests pass scripted fakes). */
+export type Ec2Caller = Pick<Ec2Client, "call">;
+
 export interface Ec2ClientOptions {
   /** default: the SDK's chain (AWS_REGION, profile) */
   region?: string;
@@ -93,7 +96,7 @@ export async function createEc2Client(options: Ec2ClientOptions = {}): Promise<E
 /** Counts each call by action: the read and apply results report these so benchmarks and tests can check them. */
 export class CountingEc2 {
   readonly calls: CallCounts = {};
-  constructor(private readonly client: Ec2Client) {}
+  constructor(private readonly client: Ec2Caller) {}
 
   call<A extends Ec2Action>(action: A, input: Ec2Input<A>): Promise<Ec2Output<A>> {
     this.calls[action] = (this.calls[action] ?? 0) + 1;

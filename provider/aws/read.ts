@@ -5,9 +5,10 @@
 
 import type * as Ec2Sdk from "@aws-sdk/client-ec2";
 import type { Ec2Snapshot, ExistingRule, NetworkInterfaceFacts, SecurityGroupFacts } from "../domain/model";
-import { awsErrorCode, CountingEc2, describeAwsError, type Ec2Client } from "./client";
+import { awsErrorCode, CountingEc2, describeAwsError, type Ec2Caller } from "./client";
 import {
   chunk,
+  ipv4InCidr,
   listIds,
   MAX_FILTER_VALUES,
   MAX_INSTANCE_IDS,
@@ -33,11 +34,14 @@ export class Ec2ReadError extends Error {
   }
 }
 
-export async function readEc2Snapshot(client: Ec2Client, req: Ec2ReadRequest): Promise<Ec2ReadResult> {
+export async function readEc2Snapshot(client: Ec2Caller, req: Ec2ReadRequest): Promise<Ec2ReadResult> {
   const ec2 = new CountingEc2(client);
   const networkInterfaces: Record<string, NetworkInterfaceFacts> = {};
   const instancePrimaryEni: Record<string, string> = {};
   const vpcIds = new Set<string>();
+  // ENI id -> IPv4 prefixes delegated to it (VPC CNI prefix delegation hands pod IPs out of /28 prefixes; such
+  // IPs are not private IP addresses of the ENI, so no filter on addresses finds them).
+  const prefixes = new Map<string, string[]>();
 
   // 1. Node instances: their ENIs come with DescribeInstances, so no ENI call is needed for them. All of an
   // instance's ENIs are kept (the VPC CNI puts pod IPs on secondary ENIs too), which spares lookups by IP.
@@ -47,6 +51,8 @@ export async function readEc2Snapshot(client: Ec2Client, req: Ec2ReadRequest): P
       if (!eni.NetworkInterfaceId) continue;
       const facts = eniFacts(eni.NetworkInterfaceId, eni.Groups, eni.PrivateIpAddresses, instance.InstanceId);
       networkInterfaces[facts.id] = facts;
+      const delegated = (eni.Ipv4Prefixes ?? []).flatMap((p) => (p.Ipv4Prefix ? [p.Ipv4Prefix] : []));
+      if (delegated.length > 0) prefixes.set(facts.id, delegated);
       // The primary ENI is device index 0 on network card 0; it holds the node's primary IP.
       if (
         instance.InstanceId &&
@@ -59,7 +65,15 @@ export async function readEc2Snapshot(client: Ec2Client, req: Ec2ReadRequest): P
 
   // 2. Pod IPs that no node ENI holds, and branch ENIs (security groups for pods).
   const knownIps = new Set(Object.values(networkInterfaces).flatMap((eni) => eni.privateIpAddresses));
-  const podIps = uniqueSorted(req.needs.podIps).filter((ip) => !knownIps.has(ip));
+  const podIps: string[] = [];
+  for (const ip of uniqueSorted(req.needs.podIps)) {
+    if (knownIps.has(ip)) continue;
+    const holder = [...prefixes].find(([, cidrs]) => cidrs.some((cidr) => ipv4InCidr(ip, cidr)))?.[0];
+    // A pod IP from a node ENI's delegated prefix is held by that ENI: recorded as one of its addresses, which
+    // is what the planner asks of the snapshot ("which ENI holds this pod IP").
+    if (holder !== undefined) networkInterfaces[holder]?.privateIpAddresses.push(ip);
+    else podIps.push(ip);
+  }
   const branchEniIds = uniqueSorted(req.needs.branchEniIds).filter((id) => !(id in networkInterfaces));
   const [byIp, byId] = await Promise.all([
     describeEnisByIp(ec2, podIps),

@@ -109,11 +109,23 @@ export function checkRuleChanges(changes: {
   toRevoke: readonly ExistingRule[];
   toAdopt: ReadonlyArray<{ rule: DesiredRule; existing: ExistingRule }>;
   ownerId: string;
+  description?: string;
 }): string[] {
   const problems: string[] = [];
   if (changes.ownerId === "")
     problems.push("ownerId is empty; every rule we create or revoke is marked by it");
+  // EC2 would reject the whole batch; saying so first names the value and what is valid.
+  if (changes.description !== undefined && !DESCRIPTION_PATTERN.test(changes.description))
+    problems.push(
+      `description ${JSON.stringify(changes.description)} is not a valid rule description; ` +
+        "expected at most 255 of a-z A-Z 0-9 . _ - : / ( ) # , @ [ ] + = & ; { } ! $ * and space",
+    );
+  const seen = new Set<string>();
   for (const rule of changes.toAuthorize) {
+    // EC2 rejects a batch naming the same rule twice, and retrying would not help: a planner bug, said plainly.
+    const identity = `${rule.securityGroupId} ${ruleIdentity(rule)}`;
+    if (seen.has(identity)) problems.push(`rule ${rule.key}: ${identity} is asked for twice`);
+    seen.add(identity);
     // Invariant 7: only ever a security group reference as the source, only the computed ports.
     if (!rule.sourceSecurityGroupId.startsWith("sg-"))
       problems.push(
@@ -145,6 +157,9 @@ export function checkRuleChanges(changes: {
   return problems;
 }
 
+/** What EC2 accepts in a rule description: at most 255 of these characters. */
+const DESCRIPTION_PATTERN = /^[a-zA-Z0-9. _\-:/()#,@[\]+=&;{}!$*]{0,255}$/;
+
 function validPortRange(from: number, to: number): boolean {
   return Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from <= to && to <= 65535;
 }
@@ -152,6 +167,32 @@ function validPortRange(from: number, to: number): boolean {
 function describeOwner(rule: ExistingRule): string {
   const owner = rule.tags[OWNER_TAG_KEY];
   return owner === undefined ? "it has no owner tag" : `its owner is ${owner}`;
+}
+
+/** The 32-bit value of a dotted IPv4 address, or undefined when it is not one. */
+export function ipv4ToNumber(ip: string): number | undefined {
+  const parts = ip.split(".");
+  if (parts.length !== 4) return undefined;
+  let value = 0;
+  for (const part of parts) {
+    if (!/^\d{1,3}$/.test(part)) return undefined;
+    const octet = Number(part);
+    if (octet > 255) return undefined;
+    value = value * 256 + octet;
+  }
+  return value;
+}
+
+/** Whether an IPv4 address lies in a CIDR block such as 10.0.1.16/28. */
+export function ipv4InCidr(ip: string, cidr: string): boolean {
+  const [base, bitsText] = cidr.split("/");
+  const bits = Number(bitsText);
+  const address = ipv4ToNumber(ip);
+  const network = base === undefined ? undefined : ipv4ToNumber(base);
+  if (address === undefined || network === undefined || !Number.isInteger(bits) || bits < 0 || bits > 32)
+    return false;
+  const size = 2 ** (32 - bits);
+  return Math.floor(address / size) === Math.floor(network / size);
 }
 
 /** "a, b, c and 7 more": ids in messages without flooding them. */
