@@ -1,31 +1,11 @@
 // Shapes shared by the EC2 reader and applier.
 //
-// Ec2Needs and DesiredRule belong to the planner (provider/domain/index.ts), written in parallel. They are
-// declared here with the same names and fields so this folder compiles on its own; the merge replaces these two
-// declarations with `export type { Ec2Needs, DesiredRule } from "../domain/index";`.
 
 import type { Ec2Snapshot, ExistingRule } from "../domain/model";
 
-/** What the planner needs looked up in EC2 for one plan. */
-export interface Ec2Needs {
-  instanceIds: string[];
-  podIps: string[];
-  branchEniIds: string[];
-}
+import type { DesiredRule, Ec2Needs } from "../domain/plan";
 
-/** One rule the plan wants on a destination security group. */
-export interface DesiredRule {
-  key: string;
-  securityGroupId: string;
-  protocol: "tcp" | "udp";
-  fromPort: number;
-  toPort: number;
-  sourceSecurityGroupId: string;
-  ports: number[];
-  neededBy: string[];
-  state: "present" | "authorize" | "foreign" | "adopt";
-  ruleId?: string;
-}
+export type { DesiredRule, Ec2Needs };
 
 /** EC2 actions we call, counted per action name (logical requests; the SDK's own retries are not counted). */
 export type CallCounts = Record<string, number>;
