@@ -324,7 +324,15 @@ export function planToTable(plan: RulePlan, portMode: PortMode): string {
   for (const [sg, rules] of bySg) {
     lines.push("", `Security group ${sg}`);
     const rows = [["PROTO", "PORTS", "SOURCE", "STATE", "NEEDED BY"]];
-    for (const r of rules) {
+    // Numeric port order reads better than the key's string order.
+    const ordered = [...rules].sort((a, b) =>
+      a.protocol < b.protocol
+        ? -1
+        : a.protocol > b.protocol
+          ? 1
+          : a.fromPort - b.fromPort || a.toPort - b.toPort,
+    );
+    for (const r of ordered) {
       const ports = r.fromPort === r.toPort ? String(r.fromPort) : `${r.fromPort}-${r.toPort}`;
       rows.push([r.protocol, ports, r.sourceSecurityGroupId, r.state, r.neededBy.join(", ")]);
     }

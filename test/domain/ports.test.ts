@@ -100,7 +100,7 @@ describe("Ingress ports", () => {
     assert.deepEqual(
       plan.problems.map((p) => p.message),
       [
-        'Ingress a/web: Service a/web port http nodePort is ""; expected a nodePort: instance targets need a Service of type NodePort or LoadBalancer',
+        "Ingress a/web: Service a/web port http nodePort is unset; expected a nodePort: instance targets need a Service of type NodePort or LoadBalancer",
       ],
     );
   });
