@@ -3,11 +3,10 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const ROOT = join(__dirname, "..", "..");
 const BACKEND = "sg-0b1a2c3d4e5f60718";
 const TARGET = "sg-0a1b2c3d4e5f60789";
 const BASE = ["--backend-sg", BACKEND, "--target-sg", TARGET];
