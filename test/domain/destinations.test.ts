@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { computeEc2Needs, planRules } from "../../provider/domain/index.js";
-import { cluster, ec2, nlb, node, opts, pod, slice } from "./builders.js";
+import { cluster, ec2, ingress, nlb, node, opts, pod, service, slice } from "./builders.js";
 
 describe("eligible nodes", () => {
   const cases: Array<[string, Parameters<typeof node>[2]]> = [
@@ -44,6 +44,37 @@ describe("eligible nodes", () => {
     });
     assert.deepEqual(Object.keys(planRules(c, e, opts()).rules), ["sg-web|tcp|30080-30080|sg-backend"]);
     assert.deepEqual(computeEc2Needs(c, opts()).instanceIds, ["i-2"]);
+  });
+  test("an Ingress's target-node-labels applies to its instance targets", () => {
+    const e = ec2();
+    e.networkInterfaces["eni-2"] = { id: "eni-2", securityGroupIds: ["sg-web"], privateIpAddresses: [] };
+    const c = cluster({
+      ingresses: [
+        ingress("a", "web", {
+          className: "alb",
+          annotations: { "alb.ingress.kubernetes.io/target-node-labels": "role=web" },
+        }),
+      ],
+      services: [service("a", "web")],
+      nodes: [node("n1", "i-1"), node("n2", "i-2", { labels: { role: "web" } })],
+    });
+    assert.deepEqual(Object.keys(planRules(c, e, opts()).rules), ["sg-web|tcp|30080-30080|sg-backend"]);
+  });
+
+  test("a malformed target-node-labels is a problem", () => {
+    const c = cluster({
+      services: [
+        nlb("a", "x", {
+          annotations: { "service.beta.kubernetes.io/aws-load-balancer-target-node-labels": "role" },
+        }),
+      ],
+    });
+    assert.deepEqual(
+      planRules(c, ec2(), opts()).problems.map((p) => p.message),
+      [
+        'Service a/x: annotation service.beta.kubernetes.io/aws-load-balancer-target-node-labels is "role"; expected key=value pairs separated by commas',
+      ],
+    );
   });
 });
 
