@@ -67,7 +67,11 @@ export function nsName(meta: { namespace?: string; name: string }): string {
   return `${meta.namespace ?? "default"}/${meta.name}`;
 }
 
+const ALL_NODES: Target = { kind: "nodes", labels: {}, key: "nodes:" };
+
 function nodeTarget(labels: Record<string, string>): Target {
+  // Most objects select every eligible node: share one target instead of building a key each time.
+  if (Object.keys(labels).length === 0) return ALL_NODES;
   const key = Object.keys(labels)
     .sort()
     .map((k) => `${k}=${labels[k]}`)
@@ -393,6 +397,16 @@ export function ingressBackends(ing: Ingress, ref: string, problems: Problem[]):
   return out;
 }
 
+const NO_ANNOTATIONS: Record<string, string> = {};
+
+/** Lookups through the Service's annotations first, then the Ingress's, without copying either. */
+function mergedAnnotations(ing: Ingress, svc: Service): { annotations: Record<string, string> } {
+  const a = ing.metadata.annotations ?? NO_ANNOTATIONS;
+  const b = svc.metadata.annotations;
+  if (b === undefined || Object.keys(b).length === 0) return { annotations: a };
+  return { annotations: { ...a, ...b } };
+}
+
 export function computeIngressNeeds(
   ref: string,
   ing: Ingress,
@@ -426,8 +440,7 @@ export function computeIngressNeeds(
       continue;
     }
     // The backend Service's alb.* annotations beat the Ingress's (the LBC merges svc over ing).
-    const merged = { ...ing.metadata.annotations, ...svc.metadata.annotations };
-    const meta = { annotations: merged };
+    const meta = mergedAnnotations(ing, svc);
     const ttSource =
       svc.metadata.annotations?.[ANN.ingTargetType] !== undefined ? `Service ${ns}/${b.service} ` : "";
     let targetType: TargetType | undefined = options.defaultTargetType;

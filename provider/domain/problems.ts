@@ -25,7 +25,7 @@ export function problem(
     field,
     value,
     expected,
-    message: `${object}: ${field} is ${JSON.stringify(value)}; expected ${expected}${suffix}`,
+    message: `${object}: ${field} is ${value === "" ? "unset" : JSON.stringify(value)}; expected ${expected}${suffix}`,
   };
 }
 

@@ -18,6 +18,7 @@ import {
 export const BACKEND = "sg-backend";
 export const NODE_SG = "sg-node";
 export const OWNER = "stack-a";
+export const LBC = "elbv2.k8s.aws/targetGroupBinding";
 
 export function opts(over: Partial<PlanOptions> = {}): PlanOptions {
   return { ...DEFAULT_PLAN_OPTIONS, clusterName: "demo", ownerId: OWNER, ...over };

@@ -100,7 +100,7 @@ describe("Ingress ports", () => {
     assert.deepEqual(
       plan.problems.map((p) => p.message),
       [
-        'Ingress a/web: Service a/web port http nodePort is ""; expected a nodePort: instance targets need a Service of type NodePort or LoadBalancer',
+        "Ingress a/web: Service a/web port http nodePort is unset; expected a nodePort: instance targets need a Service of type NodePort or LoadBalancer",
       ],
     );
   });
@@ -419,5 +419,27 @@ describe("NLB ports", () => {
       plan.problems[0]?.field,
       "annotation service.beta.kubernetes.io/aws-load-balancer-healthcheck-port",
     );
+  });
+  test("externalTrafficPolicy Local on an ip-mode NLB adds no healthCheckNodePort", () => {
+    const svc = nlb("a", "x", {
+      externalTrafficPolicy: "Local",
+      healthCheckNodePort: 32000,
+      annotations: { "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip" },
+    });
+    const plan = planRules(
+      cluster({ services: [svc], endpointSlices: [slice("a", "x", [{ ip: "10.0.1.3" }])] }),
+      ec2(),
+      opts(),
+    );
+    assert.deepEqual(Object.keys(plan.rules), [key("tcp", 8080)]);
+  });
+
+  test("a numeric health-check port equal to the traffic port adds nothing", () => {
+    const svc = nlb("a", "x", {
+      annotations: { "service.beta.kubernetes.io/aws-load-balancer-healthcheck-port": "30080" },
+    });
+    assert.deepEqual(Object.keys(planRules(cluster({ services: [svc] }), ec2(), opts()).rules), [
+      key("tcp", 30080),
+    ]);
   });
 });
