@@ -10,10 +10,10 @@ import {
   type Target,
 } from "./ports.js";
 import { cmp, normalizeProblems, type Problem, problem } from "./problems.js";
+import { reconcileRules } from "./reconcile.js";
 import {
   existingRuleKey,
   extraPorts,
-  isOtherOwnersRule,
   isOwnedRule,
   mergeSmallestGaps,
   type PortRange,
@@ -284,20 +284,6 @@ export function planRules(cluster: ClusterSnapshot, ec2: Ec2Snapshot, options: P
   }
   problems.push(...resolver.problems);
 
-  // Existing rules by identity; owned first so an owned twin wins over a foreign one.
-  const existingByKey = new Map<string, { owned?: ExistingRule; foreign?: ExistingRule }>();
-  for (const sg of Object.keys(ec2.rules).sort()) {
-    for (const r of ec2.rules[sg] ?? []) {
-      const k = existingRuleKey(r);
-      if (k === undefined) continue;
-      const slot = existingByKey.get(k) ?? {};
-      if (isOwnedRule(r, options.ownerId)) slot.owned ??= r;
-      else if (slot.foreign === undefined || isOtherOwnersRule(slot.foreign, options.ownerId))
-        slot.foreign = r;
-      existingByKey.set(k, slot);
-    }
-  }
-
   const desired: DesiredRule[] = [];
   let extraPortsOpened = 0;
   const extraByMode: Record<PortMode, number> = { minimal: 0, range: 0, all: 0 };
@@ -358,39 +344,12 @@ export function planRules(cluster: ClusterSnapshot, ec2: Ec2Snapshot, options: P
   }
 
   desired.sort((a, b) => cmp(a.key, b.key));
-  const rules: Record<RuleKey, DesiredRule> = {};
-  const toAuthorize: DesiredRule[] = [];
-  const toAdopt: Array<{ rule: DesiredRule; existing: ExistingRule }> = [];
-  const satisfiedByForeign: DesiredRule[] = [];
-  for (const d of desired) {
-    const slot = existingByKey.get(d.key);
-    if (slot?.owned !== undefined) {
-      d.state = "present";
-      d.ruleId = slot.owned.ruleId;
-    } else if (slot?.foreign !== undefined) {
-      d.ruleId = slot.foreign.ruleId;
-      if (options.adoptExistingRules && !isOtherOwnersRule(slot.foreign, options.ownerId)) {
-        d.state = "adopt";
-        toAdopt.push({ rule: d, existing: slot.foreign });
-      } else {
-        d.state = "foreign";
-        satisfiedByForeign.push(d);
-      }
-    } else toAuthorize.push(d);
-    rules[d.key] = d;
-  }
-
-  // Only what carries our tag and is no longer wanted; revoked by sgr- id.
-  const toRevoke: ExistingRule[] = [];
-  for (const sg of Object.keys(ec2.rules).sort()) {
-    for (const r of ec2.rules[sg] ?? []) {
-      if (!isOwnedRule(r, options.ownerId)) continue;
-      const k = existingRuleKey(r);
-      const keep = k !== undefined && rules[k] !== undefined && rules[k].ruleId === r.ruleId;
-      if (!keep) toRevoke.push(r);
-    }
-  }
-  toRevoke.sort((a, b) => cmp(a.groupId, b.groupId) || cmp(a.ruleId, b.ruleId));
+  const { rules, toAuthorize, toRevoke, toAdopt, satisfiedByForeign } = reconcileRules(
+    desired,
+    ec2.rules,
+    options.ownerId,
+    options.adoptExistingRules,
+  );
 
   const skipped = [...collected.skipped].sort((a, b) => cmp(a.object, b.object) || cmp(a.reason, b.reason));
   const finalProblems = normalizeProblems(problems);
