@@ -591,9 +591,13 @@ export async function seedScenario(
       tick();
     });
 
-    progress(`Kubernetes: ${scenario.services.length} services`);
+    // Services, pods, EndpointSlices and Ingresses do not depend on each other: create them side by side (the
+    // apiserver serializes nodePort and clusterIP allocation, so Services alone cannot use the connections).
+    progress(
+      `Kubernetes: ${scenario.services.length} services, ${podPlans.length} pods, ${scenario.ingresses.length} ingresses`,
+    );
     const services: Record<string, SeededService> = {};
-    await mapLimit(scenario.services, limit, async (svc) => {
+    const servicesPhase = mapLimit(scenario.services, limit, async (svc) => {
       const key = `${svc.namespace}/${svc.name}`;
       const type = serviceType(svc);
       const res = await kube(
@@ -642,10 +646,9 @@ export async function seedScenario(
       tick();
     });
 
-    progress(`Kubernetes: ${podPlans.length} pods`);
     const pods: Record<string, { ip: string; node: string }> = {};
     const started = new Date().toISOString().replace(/\.\d+Z$/, "Z");
-    await mapLimit(podPlans, limit, async (p) => {
+    const podsPhase = mapLimit(podPlans, limit, async (p) => {
       const key = `${p.namespace}/${p.name}`;
       const containerPorts = p.service.pods?.containerPorts ?? [];
       await kube(
@@ -700,7 +703,7 @@ export async function seedScenario(
     });
 
     const withPods = scenario.services.filter((s) => (s.pods?.count ?? 0) > 0);
-    await mapLimit(withPods, limit, async (svc) => {
+    const slicesPhase = mapLimit(withPods, limit, async (svc) => {
       const key = `${svc.namespace}/${svc.name}`;
       const plans = podPlans.filter((p) => p.service === svc);
       const containerPorts = svc.pods?.containerPorts ?? [];
@@ -736,8 +739,7 @@ export async function seedScenario(
       tick();
     });
 
-    progress(`Kubernetes: ${scenario.ingresses.length} ingresses`);
-    await mapLimit(scenario.ingresses, limit, async (ing) => {
+    const ingressesPhase = mapLimit(scenario.ingresses, limit, async (ing) => {
       const key = `${ing.namespace}/${ing.name}`;
       await kube(
         request,
@@ -771,6 +773,7 @@ export async function seedScenario(
       );
       tick();
     });
+    await Promise.all([servicesPhase, podsPhase, slicesPhase, ingressesPhase]);
     progress(`done: ${created} Kubernetes objects`);
 
     const counts: SeededCounts = {
@@ -892,7 +895,7 @@ export async function clearNamespaces(
   namespaces: string[],
 ): Promise<void> {
   const request = sandbox.kubeRequest;
-  await mapLimit(namespaces, 8, async (ns) => {
+  await mapLimit(namespaces, 16, async (ns) => {
     for (const k of NAMESPACED) {
       const path = k.path.replace("{ns}", ns);
       // Services answer deletecollection too (since 1.31); pods go at once with gracePeriodSeconds=0
