@@ -250,6 +250,35 @@ describe("kubeconfig input", () => {
     );
     assert.ok(!msg.includes(secret));
   });
+  // Known bug, kept visible until read.ts is fixed: connect() awaits kc.applyToHTTPSOptions() outside any
+  // try/catch, so a failing exec plugin (`aws eks get-token` …) escapes as a plain Error carrying the plugin's
+  // stderr, without the cluster's name or server.
+  test("a failing exec credential plugin gives a ClusterReadError naming the cluster, not the plugin's output", {
+    todo: "read.ts: wrap applyToHTTPSOptions in connect() (see the report)",
+  }, async () => {
+    const text = [
+      "apiVersion: v1",
+      "kind: Config",
+      "clusters:",
+      "- name: c",
+      `  cluster: {server: "${sandbox.info.kube.server}"}`,
+      "users:",
+      "- name: u",
+      "  user:",
+      "    exec:",
+      "      apiVersion: client.authentication.k8s.io/v1beta1",
+      "      command: sh",
+      `      args: ["-c", "echo plugin-secret-output >&2; exit 3"]`,
+      "contexts:",
+      "- name: c",
+      "  context: {cluster: c, user: u}",
+      "current-context: c",
+      "",
+    ].join("\n");
+    const msg = await readError(readClusterSnapshot({ name: CLUSTER, kubeconfig: text }));
+    assert.match(msg, new RegExp(`^cluster "${CLUSTER}": `));
+    assert.ok(!msg.includes("plugin-secret-output"));
+  });
 });
 
 describe("API server failures", () => {
