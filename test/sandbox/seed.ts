@@ -898,7 +898,8 @@ export async function clearNamespaces(
   await mapLimit(namespaces, 16, async (ns) => {
     for (const k of NAMESPACED) {
       const path = k.path.replace("{ns}", ns);
-      // Services answer deletecollection too (since 1.31); pods go at once with gracePeriodSeconds=0
+      // deletecollection (the 1.34 apiserver serves it for Services too; 405 falls back to one by one); pods go
+      // at once with gracePeriodSeconds=0
       const q = k.kind === "Pod" ? "?gracePeriodSeconds=0" : "";
       // in default, the apiserver's own Service "kubernetes" stays
       const keep = ns === "default" && k.kind === "Service" ? ["kubernetes"] : [];
