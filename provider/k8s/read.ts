@@ -89,7 +89,14 @@ async function connect(ref: ClusterRef): Promise<Connection> {
     );
   }
   const options: https.RequestOptions = {};
-  await kc.applyToHTTPSOptions(options);
+  try {
+    await kc.applyToHTTPSOptions(options);
+  } catch {
+    // An exec plugin's or auth provider's output can hold credentials: never quote it.
+    throw new ClusterReadError(
+      `cluster "${ref.name}": cannot get credentials for ${cluster.server} from the kubeconfig's user (exec plugin or auth provider failed); check that the credential command (for example aws eks get-token) works in the provider's environment`,
+    );
+  }
   return { server: cluster.server.replace(/\/+$/, ""), options, clusterName: ref.name };
 }
 
