@@ -137,7 +137,20 @@ export const provider: dynamic.ResourceProvider<Inputs, Outputs> = {
   async read(id, props) {
     if (props === undefined) return { id };
     const refreshed = await refreshRules(props, env);
-    return { id, props: refreshed };
+    const lost = Object.keys(props.desiredRules ?? {}).filter(
+      (k) => refreshed.desiredRules?.[k] === undefined,
+    );
+    if (lost.length === 0) return { id, props: refreshed };
+    // Rules revoked out of band: hand the engine inputs without them, so the next preview shows each as a `+`
+    // line. The kubeconfig is not in outputs, so these inputs never carry it (the preview shows it as re-added).
+    const {
+      rules: _rules,
+      counts: _counts,
+      stateVersion: _v,
+      sourceSecurityGroupId: _s,
+      ...inputs
+    } = refreshed;
+    return { id, props: refreshed, inputs: inputs as unknown as Outputs };
   },
 
   async delete(_id, props) {
