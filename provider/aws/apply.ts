@@ -6,6 +6,7 @@
 
 import type * as Ec2Sdk from "@aws-sdk/client-ec2";
 import { type ExistingRule, OWNER_TAG_KEY } from "../domain/model";
+import { isOwnedRule } from "../domain/rules";
 import { awsErrorCode, CountingEc2, describeAwsError, type Ec2Caller } from "./client";
 import { describeIngressRules } from "./read";
 import {
@@ -13,7 +14,6 @@ import {
   checkRuleChanges,
   chunk,
   groupBy,
-  isOwnedBy,
   listIds,
   mapBounded,
   ruleIdentity,
@@ -202,7 +202,7 @@ async function authorizeOnGroup(
       for (const rule of pending) {
         const found = byIdentity.get(ruleIdentity(rule));
         if (found === undefined) missing.push(rule);
-        else if (isOwnedBy(found, changes.ownerId))
+        else if (isOwnedRule(found, changes.ownerId))
           done.authorized.push({ key: rule.key, ruleId: found.ruleId });
         else done.duplicates.push(rule.key);
       }
@@ -337,7 +337,7 @@ async function revokeOnGroup(
       }
       const byId = new Map(present.map((r) => [r.ruleId, r]));
       const notOurs = pending.filter(
-        (id) => byId.has(id) && !isOwnedBy(byId.get(id) as ExistingRule, ownerId),
+        (id) => byId.has(id) && !isOwnedRule(byId.get(id) as ExistingRule, ownerId),
       );
       if (notOurs.length > 0)
         throw new GroupStepError(

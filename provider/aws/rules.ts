@@ -2,6 +2,7 @@
 
 import type * as Ec2Sdk from "@aws-sdk/client-ec2";
 import { type ExistingRule, OWNER_TAG_KEY } from "../domain/model";
+import { isOwnedRule } from "../domain/rules";
 import type { DesiredRule } from "./types";
 
 /** EC2 accepts at most 200 values per filter. */
@@ -71,10 +72,6 @@ export function ruleIdentity(rule: {
   return `${rule.protocol.toLowerCase()}|${rule.fromPort}-${rule.toPort}|${source}`;
 }
 
-export function isOwnedBy(rule: ExistingRule, ownerId: string): boolean {
-  return rule.tags[OWNER_TAG_KEY] === ownerId;
-}
-
 /** Groups items by a key, keys in sorted order (so SGs are processed in a stable order). */
 export function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>();
@@ -138,7 +135,7 @@ export function checkRuleChanges(changes: {
   }
   for (const rule of changes.toRevoke) {
     // Invariant 1: a rule without our tag is never revoked, whatever the plan says.
-    if (!isOwnedBy(rule, changes.ownerId))
+    if (!isOwnedRule(rule, changes.ownerId))
       problems.push(
         `refusing to revoke ${rule.ruleId} on ${rule.groupId}: it does not carry tag ${OWNER_TAG_KEY}=${changes.ownerId} (${describeOwner(rule)})`,
       );
