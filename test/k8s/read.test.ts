@@ -300,7 +300,7 @@ describe("API server failures", () => {
     assert.match(
       msg,
       new RegExp(
-        `^cluster "${CLUSTER}": listing [a-z.]+ on ${reEscape(sandbox.info.kube.server)} failed: HTTP 401 Unauthorized; check that the kubeconfig's credentials are valid and not expired$`,
+        `^cluster "${CLUSTER}": listing [a-z0-9.]+ on ${reEscape(sandbox.info.kube.server)} failed: HTTP 401 Unauthorized; check that the kubeconfig's credentials are valid and not expired$`,
       ),
     );
     assert.ok(!msg.includes(token));
