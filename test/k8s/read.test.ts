@@ -287,7 +287,7 @@ describe("API server failures", () => {
     assert.match(
       msg,
       new RegExp(
-        `^cluster "${CLUSTER}": cannot reach the API server ${reEscape(server)} while listing [a-z.]+: ECONNREFUSED; check the kubeconfig's server address`,
+        `^cluster "${CLUSTER}": cannot reach the API server ${reEscape(server)} while listing [a-z0-9.]+: ECONNREFUSED; check the kubeconfig's server address`,
       ),
     );
     assert.ok(!msg.includes(token));
@@ -317,7 +317,7 @@ describe("API server failures", () => {
     assert.match(
       msg,
       new RegExp(
-        `^cluster "${CLUSTER}": listing ([a-z.]+) on ${reEscape(sandbox.info.kube.server)} failed: HTTP 403 .*"reader-without-rbac" cannot list resource .*; check that the kubeconfig's user may list \\1 in all namespaces \\(RBAC\\)$`,
+        `^cluster "${CLUSTER}": listing ([a-z0-9.]+) on ${reEscape(sandbox.info.kube.server)} failed: HTTP 403 .*"reader-without-rbac" cannot list resource .*; check that the kubeconfig's user may list \\1 in all namespaces \\(RBAC\\)$`,
       ),
     );
   });
