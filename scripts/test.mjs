@@ -121,9 +121,10 @@ async function withSandbox(fn) {
 const npx = (bin) => path.join(root, "node_modules", ".bin", bin);
 
 if (what === "all" || what === "static") {
+  // Build first: the demo program and end-to-end tests import the package by name, which resolves to dist/.
+  run("build", npx("tsc"), ["-p", "tsconfig.build.json"]);
   run("typecheck", npx("tsc"), ["-p", "tsconfig.json", "--noEmit"]);
   run("lint and format", npx("biome"), ["check", "."]);
-  run("build", npx("tsc"), ["-p", "tsconfig.build.json"]);
 }
 if (what === "all" || what === "unit") nodeTests("unit", process.env);
 if (what === "all" || what === "integration" || what === "e2e") {
