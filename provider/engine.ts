@@ -65,11 +65,17 @@ export async function readAndPlan(
   const client = await ec2ClientFor(inputs, env);
   try {
     const options = toPlanOptions(inputs);
-    // The cluster and our existing rules are independent reads: do them together.
-    const [cluster, owned] = await Promise.all([
+    // The cluster and our existing rules are independent reads: do them together, but let both finish before
+    // failing, so the EC2 client is never destroyed under a request in flight and a cluster error always wins
+    // over an EC2 one (it decides the failure's property; Promise.all made that a race).
+    const [clusterRead, ownedRead] = await Promise.allSettled([
       readClusterSnapshot(inputs.cluster),
       findOwnedRuleGroups(client, inputs.ownerId),
     ]);
+    if (clusterRead.status === "rejected") throw clusterRead.reason;
+    if (ownedRead.status === "rejected") throw ownedRead.reason;
+    const cluster = clusterRead.value;
+    const owned = ownedRead.value;
     const planNeeds = computeEc2Needs(cluster.snapshot, options);
     // Every eligible node's instance is described, not only the targets': their tags prove the kubeconfig points
     // at the named cluster even when no object targets nodes (ip targets, explicit destination SGs).

@@ -552,6 +552,30 @@ describe("provider against the sandbox", () => {
     assert.equal(Object.keys(ok.desiredRules ?? {}).length, 2);
   });
 
+  it("when the cluster and EC2 both fail, check reports the cluster, and leaves no EC2 request in flight", async () => {
+    // Before the fix the two reads raced under Promise.all: the property was "cluster" or "region" by timing, and
+    // the EC2 client was destroyed under the other request (the proxy then hit a destroyed socket).
+    await freshCluster(h, scenario("both", "both", [nlb("both", "web")]));
+    h.proxy.configure({
+      faults: [
+        { action: "DescribeSecurityGroupRules", kind: { code: "UnauthorizedOperation" }, schedule: [1] },
+      ],
+    });
+    const unreachable = h.kubeconfig.replace(/server: .*/, "server: https://127.0.0.1:1");
+    const res = await check(h, undefined, {
+      cluster: { name: "both", kubeconfig: unreachable },
+      ownerId: "integ/both",
+    });
+    h.proxy.configure({ faults: [] });
+    assert.equal(res.failures?.length, 1);
+    assert.equal(res.failures?.[0]?.property, "cluster");
+    assert.match(
+      res.failures?.[0]?.reason ?? "",
+      /^cluster "both": cannot reach the API server https:\/\/127\.0\.0\.1:1 /,
+    );
+    assert.deepEqual(h.proxy.counts(), { DescribeSecurityGroupRules: 1 });
+  });
+
   it("no check failure, thrown error or output carries the kubeconfig's token", async () => {
     // Every harness call above already asserted this for its result; here the failure paths that quote the
     // cluster: a missing context, an unreachable server, a wrong token.
