@@ -4,6 +4,8 @@ import { CountingEc2, createEc2Client, type Ec2Client } from "./aws/client";
 import { findOwnedRuleGroups } from "./aws/owned";
 import { describeIngressRules, readEc2Snapshot } from "./aws/read";
 import type { ApplyResult, CallCounts } from "./aws/types";
+import { clusterIdentityProblem } from "./domain/cluster-identity";
+import { eligibleNodes } from "./domain/destinations";
 import type { ExistingRule } from "./domain/model";
 import { computeEc2Needs, type DesiredRule, planRules, type RulePlan } from "./domain/plan";
 import { desiredRulesFromKeys, parseRuleKey, type RuleChangeSet, reconcileRules } from "./domain/reconcile";
@@ -63,12 +65,27 @@ export async function readAndPlan(
   const client = await ec2ClientFor(inputs, env);
   try {
     const options = toPlanOptions(inputs);
-    // The cluster and our existing rules are independent reads: do them together.
-    const [cluster, owned] = await Promise.all([
+    // The cluster and our existing rules are independent reads: do them together, but let both finish before
+    // failing, so the EC2 client is never destroyed under a request in flight and a cluster error always wins
+    // over an EC2 one (it decides the failure's property; Promise.all made that a race).
+    const [clusterRead, ownedRead] = await Promise.allSettled([
       readClusterSnapshot(inputs.cluster),
       findOwnedRuleGroups(client, inputs.ownerId),
     ]);
-    const needs = computeEc2Needs(cluster.snapshot, options);
+    if (clusterRead.status === "rejected") throw clusterRead.reason;
+    if (ownedRead.status === "rejected") throw ownedRead.reason;
+    const cluster = clusterRead.value;
+    const owned = ownedRead.value;
+    const planNeeds = computeEc2Needs(cluster.snapshot, options);
+    // Every eligible node's instance is described, not only the targets': their tags prove the kubeconfig points
+    // at the named cluster even when no object targets nodes (ip targets, explicit destination SGs).
+    const nodeInstances = eligibleNodes(cluster.snapshot).flatMap((n) =>
+      n.instanceId !== undefined ? [n.instanceId] : [],
+    );
+    const needs = {
+      ...planNeeds,
+      instanceIds: [...new Set([...planNeeds.instanceIds, ...nodeInstances])].sort(),
+    };
     const ownedSecurityGroupIds = [
       ...new Set([...owned.groupIds, ...securityGroupsOfKeys(Object.keys(previousDesiredRules))]),
     ].sort();
@@ -87,6 +104,11 @@ export async function readAndPlan(
       ...(inputs.ruleQuota !== undefined ? { ruleQuota: inputs.ruleQuota } : {}),
     });
     const plan = planRules(cluster.snapshot, ec2.snapshot, options);
+    const wrongCluster = clusterIdentityProblem(inputs.cluster.name, ec2.instanceTags);
+    if (wrongCluster !== undefined) {
+      plan.problems.unshift(wrongCluster);
+      plan.counts.problems = plan.problems.length;
+    }
     const ec2Calls: CallCounts = {};
     addCalls(ec2Calls, owned.calls);
     addCalls(ec2Calls, ec2.calls);

@@ -38,6 +38,7 @@ export async function readEc2Snapshot(client: Ec2Caller, req: Ec2ReadRequest): P
   const ec2 = new CountingEc2(client);
   const networkInterfaces: Record<string, NetworkInterfaceFacts> = {};
   const instancePrimaryEni: Record<string, string> = {};
+  const instanceTags: Record<string, Record<string, string>> = {};
   const vpcIds = new Set<string>();
   // ENI id -> IPv4 prefixes delegated to it (VPC CNI prefix delegation hands pod IPs out of /28 prefixes; such
   // IPs are not private IP addresses of the ENI, so no filter on addresses finds them).
@@ -47,6 +48,7 @@ export async function readEc2Snapshot(client: Ec2Caller, req: Ec2ReadRequest): P
   // instance's ENIs are kept (the VPC CNI puts pod IPs on secondary ENIs too), which spares lookups by IP.
   for (const instance of await describeInstances(ec2, uniqueSorted(req.needs.instanceIds))) {
     if (instance.VpcId) vpcIds.add(instance.VpcId);
+    if (instance.InstanceId) instanceTags[instance.InstanceId] = tagRecord(instance.Tags);
     for (const eni of instance.NetworkInterfaces ?? []) {
       if (!eni.NetworkInterfaceId) continue;
       const facts = eniFacts(eni.NetworkInterfaceId, eni.Groups, eni.PrivateIpAddresses, instance.InstanceId);
@@ -157,7 +159,7 @@ export async function readEc2Snapshot(client: Ec2Caller, req: Ec2ReadRequest): P
     rules,
     ruleQuota: req.ruleQuota ?? DEFAULT_RULE_QUOTA,
   };
-  return { snapshot, calls: ec2.calls };
+  return { snapshot, instanceTags, calls: ec2.calls };
 }
 
 /**

@@ -25,6 +25,8 @@ export interface Ec2ReadRequest {
 
 export interface Ec2ReadResult {
   snapshot: Ec2Snapshot;
+  /** tags of the node instances described, by instance id (to verify the kubeconfig's cluster) */
+  instanceTags: Record<string, Record<string, string>>;
   calls: CallCounts;
 }
 

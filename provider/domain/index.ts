@@ -1,4 +1,5 @@
 export * from "./annotations.js";
+export * from "./cluster-identity.js";
 export * from "./decision.js";
 export * from "./destinations.js";
 export * from "./model.js";

@@ -4,7 +4,14 @@
 import type { ExistingRule } from "./model.js";
 import type { DesiredRule } from "./plan.js";
 import { cmp } from "./problems.js";
-import { existingRuleKey, isOtherOwnersRule, isOwnedRule, type RuleKey, ruleKey } from "./rules.js";
+import {
+  existingRuleKey,
+  isLbcRule,
+  isOtherOwnersRule,
+  isOwnedRule,
+  type RuleKey,
+  ruleKey,
+} from "./rules.js";
 
 export interface RuleChangeSet {
   rules: Record<RuleKey, DesiredRule>;
@@ -49,7 +56,7 @@ export function reconcileRules(
       d.ruleId = slot.owned.ruleId;
     } else if (slot?.foreign !== undefined) {
       d.ruleId = slot.foreign.ruleId;
-      if (adoptExistingRules && !isOtherOwnersRule(slot.foreign, ownerId)) {
+      if (adoptExistingRules && !isOtherOwnersRule(slot.foreign, ownerId) && !isLbcRule(slot.foreign)) {
         d.state = "adopt";
         toAdopt.push({ rule: d, existing: slot.foreign });
       } else {

@@ -1,5 +1,5 @@
 import type { ExistingRule, PortMode } from "./model.js";
-import { DESCRIPTION_PREFIX, OWNER_TAG_KEY } from "./model.js";
+import { DESCRIPTION_PREFIX, LBC_TGB_TAG_KEY, OWNER_TAG_KEY } from "./model.js";
 
 /** `${sg}|${proto}|${from}-${to}|${sourceSg}`: a rule's identity is never its description (EC2 ignores it too). */
 export type RuleKey = string;
@@ -50,6 +50,16 @@ export function isOwnedRule(rule: ExistingRule, ownerId: string): boolean {
 export function isOtherOwnersRule(rule: ExistingRule, ownerId: string): boolean {
   const tag = rule.tags[OWNER_TAG_KEY];
   return tag !== undefined && tag !== ownerId;
+}
+
+/**
+ * Made by the LBC itself (its tag or its description marker `elbv2.k8s.aws/targetGroupBinding=shared`): the LBC
+ * still manages and revokes it, so it is never adopted — once tagged ours, our delete would revoke it too.
+ */
+export function isLbcRule(rule: ExistingRule): boolean {
+  return (
+    rule.tags[LBC_TGB_TAG_KEY] !== undefined || (rule.description ?? "").startsWith(`${LBC_TGB_TAG_KEY}=`)
+  );
 }
 
 const DESCRIPTION_MAX = 255;

@@ -71,7 +71,7 @@ describe("existing rules", () => {
   test("with adopt on, an identical untagged rule is adopted", () => {
     const plan = planRules(
       svcWith(30080),
-      ec2({ rules: { "sg-node": [existing({ from: 30080 }, { [LBC]: "shared" }, "sgr-a")] } }),
+      ec2({ rules: { "sg-node": [existing({ from: 30080 }, {}, "sgr-a")] } }),
       opts({ adoptExistingRules: true }),
     );
     assert.equal(plan.rules[K(30080)]?.state, "adopt");
@@ -80,6 +80,26 @@ describe("existing rules", () => {
       ["sgr-a"],
     );
   });
+  // The LBC still manages its own rules: adopting one would let our delete revoke it from under the LBC.
+  for (const [marker, tags, description] of [
+    ["tag", { [LBC]: "shared" }, undefined],
+    ["description", {}, `${LBC}=shared`],
+  ] as const) {
+    test(`with adopt on, a rule carrying the LBC's ${marker} marker is never adopted`, () => {
+      const rule = {
+        ...existing({ from: 30080 }, { ...tags }, "sgr-lbc"),
+        ...(description ? { description } : {}),
+      };
+      const plan = planRules(
+        svcWith(30080),
+        ec2({ rules: { "sg-node": [rule] } }),
+        opts({ adoptExistingRules: true }),
+      );
+      assert.equal(plan.rules[K(30080)]?.state, "foreign");
+      assert.deepEqual(plan.toAdopt, []);
+      assert.deepEqual(plan.toRevoke, []);
+    });
+  }
   test("with adopt on, another owner's rule is never adopted", () => {
     const plan = planRules(
       svcWith(30080),
