@@ -154,8 +154,8 @@ export async function up(
     assertNoSecret(h, res, "create outputs");
     return { id: res.id, inputs, outs: res.outs as Outputs, changes: true };
   }
-  const diff = await p.diff(prev.id, prev.outs, inputs);
-  if (!diff.changes) return { ...prev, inputs, changes: false };
+  const diffResult = await p.diff(prev.id, prev.outs, inputs);
+  if (!diffResult.changes) return { ...prev, inputs, changes: false };
   const res = await p.update(prev.id, prev.outs, inputs);
   assertNoSecret(h, res, "update outputs");
   return { id: prev.id, inputs, outs: res.outs as Outputs, changes: true };

@@ -259,7 +259,7 @@ describe("provider against the sandbox", () => {
     await authorizeOutOfBand(h, sg, s.nodePort(`${ns}/lbc`, "http"), src, `${LBC_MARKER}=shared`, [
       { Key: LBC_MARKER, Value: "shared" },
     ]);
-    const before = await liveRules(h, [sg]);
+    const rulesBefore = await liveRules(h, [sg]);
     h.proxy.resetCounts();
 
     const owner = "integ/foreign";
@@ -270,14 +270,14 @@ describe("provider against the sandbox", () => {
         Object.entries(plain.outs.rules).map(([k, r]) => [k, { owned: r.owned, ruleId: r.ruleId }]),
       ),
       {
-        [handKey]: { owned: false, ruleId: before.find((r) => r.key === handKey)?.ruleId },
-        [lbcKey]: { owned: false, ruleId: before.find((r) => r.key === lbcKey)?.ruleId },
+        [handKey]: { owned: false, ruleId: rulesBefore.find((r) => r.key === handKey)?.ruleId },
+        [lbcKey]: { owned: false, ruleId: rulesBefore.find((r) => r.key === lbcKey)?.ruleId },
       },
     );
     assert.deepEqual(plain.outs.counts, { rules: 2, owned: 0, foreign: 2, skippedObjects: 0 });
     await destroy(h, plain.id, plain.outs);
     assert.deepEqual(mutatingCalls(h), {});
-    assert.deepEqual(await liveRules(h, [sg]), before);
+    assert.deepEqual(await liveRules(h, [sg]), rulesBefore);
 
     // Adopt: the hand-made rule gets our tag; the LBC-marked one never does (the LBC still manages it, and once
     // tagged ours, our delete would revoke it from under the LBC).
@@ -462,12 +462,12 @@ describe("provider against the sandbox", () => {
     const converged = await up(h, inputsFor(h, c, owner), prev);
     assert.equal(converged.changes, true);
     assert.deepEqual(mutatingCalls(h), { AuthorizeSecurityGroupIngress: 1 });
-    const after = await liveRules(h, sgs);
+    const rulesAfter = await liveRules(h, sgs);
     assert.deepEqual(
-      after.map((r) => r.key),
+      rulesAfter.map((r) => r.key),
       Object.keys(expectedRules(s, sgs, ["partial/web"])),
     );
-    assert.ok(after.every((r) => r.ownerTag === owner));
+    assert.ok(rulesAfter.every((r) => r.ownerTag === owner));
     assert.equal(converged.outs.counts.owned, 3);
     assert.equal((await up(h, inputsFor(h, c, owner), converged)).changes, false);
     await destroy(h, converged.id, converged.outs);
@@ -479,8 +479,8 @@ describe("provider against the sandbox", () => {
     const sgs = nodeSgs(s, c);
     const owner = "integ/mass";
     const deployed = await up(h, inputsFor(h, c, owner));
-    const before = await liveRules(h, sgs);
-    assert.equal(before.length, 2);
+    const rulesBefore = await liveRules(h, sgs);
+    assert.equal(rulesBefore.length, 2);
 
     await clearCluster(h.sandbox);
     h.proxy.resetCounts();
@@ -493,7 +493,7 @@ describe("provider against the sandbox", () => {
       `refusing to revoke 2 of the 2 rules owned by "${owner}" (more than maxRevokeFraction 0.5); if the cluster really lost these workloads, set confirmMassRevoke: true for one update`,
     );
     assert.deepEqual(mutatingCalls(h), {});
-    assert.deepEqual(await liveRules(h, sgs), before);
+    assert.deepEqual(await liveRules(h, sgs), rulesBefore);
 
     const confirmed = await checked(h, deployed.inputs, inputsFor(h, c, owner, { confirmMassRevoke: true }));
     const done = await update(h, deployed, confirmed);
