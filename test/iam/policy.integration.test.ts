@@ -1,9 +1,9 @@
 // The provider's EC2 read and apply paths run under iam-policy.json, enforced by moto's IAM: moto starts with
 // INITIAL_NO_AUTH_ACTION_COUNT (setup requests are free), then /moto-api/reset-auth switches enforcement on for
 // every later request. A private moto, not the shared sandbox: enforcement is process-wide.
-// Not proven here: the policy's Resource ARNs and Conditions (moto evaluates the resource as "*" and conditions
-// against an empty context, so the test uses the policy's moto form: same actions, Resource "*", no Condition);
-// those rest on the AWS documentation cited in the README.
+// Not proven here: the policy's Resource ARNs and Conditions (moto authorizes EC2 requests against the resource
+// "*" and ignores these conditions, so the test uses the policy's moto form: Resource "*", conditions kept but
+// inert); those rest on the AWS documentation cited in the README.
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";

@@ -41,14 +41,14 @@ export function ec2OperationsInCode(): string[] {
 }
 
 /**
- * The policy as moto 5.2.5 can evaluate it: the same actions per statement, Resource "*" and no Condition.
- * moto authorizes every EC2 request against the resource "*" (so an ARN pattern never matches), and checks
- * Condition blocks against an empty request context (so every condition fails). Both are moto limits; the
- * conditions are justified against the AWS documentation in the README instead.
+ * The policy as moto 5.2.5 can evaluate it: the same statements with Resource "*". moto authorizes every EC2
+ * request against the resource "*", so an ARN pattern never matches. Conditions are kept, and moto ignores them
+ * here: it evaluates only StringEquals, against request-context keys EC2 requests do not carry
+ * (moto/iam/policy_conditions.py). The conditions are justified against the AWS documentation in the README.
  */
 export function motoForm(policy: PolicyDocument): PolicyDocument {
   return {
     Version: policy.Version,
-    Statement: policy.Statement.map(({ Sid, Effect, Action }) => ({ Sid, Effect, Action, Resource: "*" })),
+    Statement: policy.Statement.map((statement) => ({ ...statement, Resource: "*" })),
   };
 }
