@@ -4,7 +4,7 @@
 #   bash scripts/actionlint.sh FILES…   lint
 set -euo pipefail
 version=v1.7.12
-dir="${LBC_SG_TOOLS_DIR:-$HOME/.cache/lbc-backend-sg}/actionlint-$version"
+dir="${LBC_SG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lbc-backend-sg}/actionlint-$version"
 bin="$dir/actionlint"
 if [ ! -x "$bin" ]; then
   echo "[tools] building actionlint $version from github.com/rhysd/actionlint (go install)" >&2

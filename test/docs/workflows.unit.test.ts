@@ -11,7 +11,8 @@ import { test } from "node:test";
 const root = path.resolve(__dirname, "..", "..");
 const dir = path.join(root, "examples/pipeline/.github/workflows");
 const cached = path.join(
-  process.env.LBC_SG_TOOLS_DIR ?? path.join(os.homedir(), ".cache/lbc-backend-sg"),
+  process.env.LBC_SG_CACHE ??
+    path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "lbc-backend-sg"),
   "actionlint-v1.7.12/actionlint",
 );
 const actionlint = process.env.ACTIONLINT ?? (fs.existsSync(cached) ? cached : undefined);
