@@ -22,6 +22,17 @@ import { ClusterReadError } from "./k8s/read";
 
 const env: ProviderEnv = {};
 
+/** The input a read failure is about, so the CLI shows it against the right property. */
+function failureProperty(err: unknown): string {
+  if (err instanceof ClusterReadError) return "cluster";
+  const msg = err instanceof Error ? err.message : "";
+  if (/backendSecurityGroupId|backend security group/.test(msg)) return "backendSecurityGroupId";
+  if (msg.includes("(targetSecurityGroupIds)")) return "targetSecurityGroupIds";
+  if (msg.includes("several VPCs")) return "vpcId";
+  // anything else reading EC2 is about where and as whom we call it: region, endpoint, credentials
+  return "region";
+}
+
 function problemProperty(object: string): string {
   return object === "options" ? "backendSecurityGroupId" : "cluster";
 }
@@ -88,7 +99,7 @@ export const provider: dynamic.ResourceProvider<Inputs, Outputs> = {
         },
       };
     } catch (err) {
-      const property = err instanceof ClusterReadError ? "cluster" : "region";
+      const property = failureProperty(err);
       return { inputs: news, failures: [{ property, reason: safeMessage(err, news) }] };
     }
   },
