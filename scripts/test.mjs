@@ -37,6 +37,7 @@ const globs = {
     "test/aws/**/*.test.ts",
     "test/k8s/**/*.test.ts",
     "test/integration/**/*.test.ts",
+    "test/faults/**/*.test.ts",
   ],
   e2e: ["test/e2e/**/*.test.ts"],
 };
