@@ -321,6 +321,8 @@ export interface KubeProxy {
   requests: string[];
   /** the next request whose query has `continue=` (and path includes `match`) gets this status, once */
   failNextContinue(status: number, match?: string): void;
+  /** rewrites the body of successful list answers (e.g. hide objects, or answer an empty cluster) */
+  transform: ((path: string, body: { items?: unknown[] }) => { items?: unknown[] }) | undefined;
   close(): Promise<void>;
 }
 
@@ -367,8 +369,23 @@ export async function startKubeProxy(sandbox: Sandbox, pageSize = 2): Promise<Ku
         agent,
       },
       (upRes) => {
-        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-        upRes.pipe(res);
+        const transform = self.transform;
+        if (transform === undefined || upRes.statusCode !== 200 || req.method !== "GET") {
+          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+          upRes.pipe(res);
+          return;
+        }
+        const chunks: Buffer[] = [];
+        upRes.on("data", (c: Buffer) => chunks.push(c));
+        upRes.on("end", () => {
+          const body = JSON.stringify(
+            transform(url.pathname, JSON.parse(Buffer.concat(chunks).toString("utf8"))),
+          );
+          const headers = { ...upRes.headers, "content-length": String(Buffer.byteLength(body)) };
+          delete headers["transfer-encoding"];
+          res.writeHead(200, headers);
+          res.end(body);
+        });
       },
     );
     up.on("error", () => res.destroy());
@@ -376,8 +393,9 @@ export async function startKubeProxy(sandbox: Sandbox, pageSize = 2): Promise<Ku
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   const { port } = server.address() as AddressInfo;
-  return {
+  const self: KubeProxy = {
     server: `http://127.0.0.1:${port}`,
+    transform: undefined,
     requests,
     failNextContinue(status, match = "") {
       pending = { status, match };
@@ -388,4 +406,5 @@ export async function startKubeProxy(sandbox: Sandbox, pageSize = 2): Promise<Ku
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+  return self;
 }
