@@ -1,6 +1,7 @@
 // The dynamic provider's methods. This module runs inside Pulumi's dynamic-provider process; the resource's
 // serialized shim loads it by package name, so nothing here is captured into state.
 import type * as dynamic from "@pulumi/pulumi/dynamic";
+import { Ec2ReadError } from "./aws/read";
 import {
   applyDesiredRules,
   desiredRulesOf,
@@ -88,7 +89,12 @@ export const provider: dynamic.ResourceProvider<Inputs, Outputs> = {
         },
       };
     } catch (err) {
-      const property = err instanceof ClusterReadError ? "cluster" : "region";
+      const property =
+        err instanceof ClusterReadError
+          ? "cluster"
+          : err instanceof Ec2ReadError && err.property !== undefined
+            ? err.property
+            : "region";
       return { inputs: news, failures: [{ property, reason: safeMessage(err, news) }] };
     }
   },
