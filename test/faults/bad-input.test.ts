@@ -334,7 +334,6 @@ const cases: BadCase[] = [
   },
   {
     name: "an http:// API server without insecure-skip-tls-verify",
-    todo: "the reader blames an exec plugin for client-node refusing http:// without insecure-skip-tls-verify",
     cluster: () => ({ name: CLUSTER, kubeconfig: kubeconfigOf(sandbox, "http://127.0.0.1:1") }),
     expected: [
       `cluster: cluster "${CLUSTER}": the kubeconfig's cluster server http://127.0.0.1:1 is plain HTTP; expected an https:// server (or insecure-skip-tls-verify: true on that cluster entry)`,
