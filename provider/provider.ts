@@ -10,6 +10,7 @@ import {
   readAndPlan,
   refreshRules,
   revokeAllOwned,
+  rulesMissingInEc2,
   skippedObjectsOf,
 } from "./engine";
 import {
@@ -114,8 +115,13 @@ export const provider: dynamic.ResourceProvider<Inputs, Outputs> = {
       (olds.adoptExistingRules ?? false) === (news.adoptExistingRules ?? false) &&
       olds.ownerId === news.ownerId &&
       (olds.region ?? "") === (news.region ?? "");
+    let unchanged = sameRules && !missing && sameSkipped && sameSettings;
+    // State can say a rule exists when it no longer does (another stack's destroy revoked the identical rule we
+    // counted as satisfied; a hand revoke without refresh): only EC2 knows, and an update restores it.
+    if (unchanged && Object.keys(after).length > 0)
+      unchanged = (await rulesMissingInEc2(olds, Object.keys(after), env)).length === 0;
     return {
-      changes: !(sameRules && !missing && sameSkipped && sameSettings),
+      changes: !unchanged,
       replaces: [],
       deleteBeforeReplace: false,
     };
