@@ -608,7 +608,10 @@ async function runCase(c: BadCase): Promise<string[]> {
     proxy.resetCounts();
     const res = await provider.check!({} as Inputs, news as unknown as Inputs);
     assert.equal(mutations(proxy), 0, `${c.name}: EC2 mutating calls ${JSON.stringify(proxy.counts())}`);
-    return (res.failures ?? []).map((f) => `${f.property}: ${f.reason}`);
+    const lines = (res.failures ?? []).map((f) => `${f.property}: ${f.reason}`);
+    // Invariant 6: no failure quotes the kubeconfig or its token
+    for (const l of lines) assert.ok(!l.includes(sandbox.info.kube.token), `${c.name}: the token leaked`);
+    return lines;
   } finally {
     for (const [k, v] of Object.entries(savedEnv)) {
       if (v === undefined) delete process.env[k];
