@@ -9,7 +9,7 @@ import { eligibleNodes } from "./domain/destinations";
 import type { ExistingRule } from "./domain/model";
 import { computeEc2Needs, type DesiredRule, planRules, type RulePlan } from "./domain/plan";
 import { desiredRulesFromKeys, parseRuleKey, type RuleChangeSet, reconcileRules } from "./domain/reconcile";
-import { isOwnedRule, ruleDescription } from "./domain/rules";
+import { existingRuleKey, isOwnedRule, ruleDescription } from "./domain/rules";
 import {
   type BackendSecurityGroupRulesInputs,
   type BackendSecurityGroupRulesOutputs,
@@ -329,6 +329,31 @@ export async function revokeAllOwned(
     });
     addCalls(calls, applied.calls);
     return { ...applied, calls };
+  } finally {
+    client.destroy();
+  }
+}
+
+/**
+ * The desired rules (identities) that no rule in EC2 satisfies now. A rule recorded in state can go without our
+ * doing: another stack whose identical rule satisfied ours was destroyed, or someone revoked it by hand.
+ */
+export async function rulesMissingInEc2(
+  outputs: BackendSecurityGroupRulesOutputs,
+  keys: string[],
+  env: ProviderEnv,
+): Promise<string[]> {
+  const inputs = outputs as unknown as BackendSecurityGroupRulesInputs;
+  const client = await ec2ClientFor(inputs, env);
+  try {
+    const existing = await readExistingRules(client, securityGroupsOfKeys(keys), {});
+    const present = new Set<string>();
+    for (const list of Object.values(existing))
+      for (const r of list) {
+        const k = existingRuleKey(r);
+        if (k !== undefined) present.add(k);
+      }
+    return keys.filter((k) => !present.has(k));
   } finally {
     client.destroy();
   }

@@ -1,6 +1,7 @@
 // The dynamic provider's methods. This module runs inside Pulumi's dynamic-provider process; the resource's
 // serialized shim loads it by package name, so nothing here is captured into state.
 import type * as dynamic from "@pulumi/pulumi/dynamic";
+import { Ec2ReadError } from "./aws/read";
 import {
   applyDesiredRules,
   desiredRulesOf,
@@ -9,6 +10,7 @@ import {
   readAndPlan,
   refreshRules,
   revokeAllOwned,
+  rulesMissingInEc2,
   skippedObjectsOf,
 } from "./engine";
 import {
@@ -21,17 +23,6 @@ import {
 import { ClusterReadError } from "./k8s/read";
 
 const env: ProviderEnv = {};
-
-/** The input a read failure is about, so the CLI shows it against the right property. */
-function failureProperty(err: unknown): string {
-  if (err instanceof ClusterReadError) return "cluster";
-  const msg = err instanceof Error ? err.message : "";
-  if (/backendSecurityGroupId|backend security group/.test(msg)) return "backendSecurityGroupId";
-  if (msg.includes("(targetSecurityGroupIds)")) return "targetSecurityGroupIds";
-  if (msg.includes("several VPCs")) return "vpcId";
-  // anything else reading EC2 is about where and as whom we call it: region, endpoint, credentials
-  return "region";
-}
 
 function problemProperty(object: string): string {
   return object === "options" ? "backendSecurityGroupId" : "cluster";
@@ -99,7 +90,12 @@ export const provider: dynamic.ResourceProvider<Inputs, Outputs> = {
         },
       };
     } catch (err) {
-      const property = failureProperty(err);
+      const property =
+        err instanceof ClusterReadError
+          ? "cluster"
+          : err instanceof Ec2ReadError && err.property !== undefined
+            ? err.property
+            : "region";
       return { inputs: news, failures: [{ property, reason: safeMessage(err, news) }] };
     }
   },
@@ -119,8 +115,13 @@ export const provider: dynamic.ResourceProvider<Inputs, Outputs> = {
       (olds.adoptExistingRules ?? false) === (news.adoptExistingRules ?? false) &&
       olds.ownerId === news.ownerId &&
       (olds.region ?? "") === (news.region ?? "");
+    let unchanged = sameRules && !missing && sameSkipped && sameSettings;
+    // State can say a rule exists when it no longer does (another stack's destroy revoked the identical rule we
+    // counted as satisfied; a hand revoke without refresh): only EC2 knows, and an update restores it.
+    if (unchanged && Object.keys(after).length > 0)
+      unchanged = (await rulesMissingInEc2(olds, Object.keys(after), env)).length === 0;
     return {
-      changes: !(sameRules && !missing && sameSkipped && sameSettings),
+      changes: !unchanged,
       replaces: [],
       deleteBeforeReplace: false,
     };

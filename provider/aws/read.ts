@@ -24,11 +24,18 @@ export const BACKEND_SG_CLUSTER_TAG = "elbv2.k8s.aws/cluster";
 export const BACKEND_SG_RESOURCE_TAG = "elbv2.k8s.aws/resource";
 export const BACKEND_SG_RESOURCE_VALUE = "backend-sg";
 
-/** A read that failed: nothing from it may be used to revoke. `code` is the EC2 error code when there is one. */
+/**
+ * A read that failed: nothing from it may be used to revoke. `code` is the EC2 error code when there is one;
+ * `property` the input the failure is about, when it is about one (check reports it on that property).
+ */
 export class Ec2ReadError extends Error {
   override readonly name = "Ec2ReadError";
   readonly code: string | undefined;
-  constructor(message: string, cause?: unknown) {
+  constructor(
+    message: string,
+    cause?: unknown,
+    readonly property?: string,
+  ) {
     super(message, cause === undefined ? undefined : { cause });
     this.code = cause === undefined ? undefined : awsErrorCode(cause);
   }
@@ -123,11 +130,15 @@ export async function readEc2Snapshot(client: Ec2Caller, req: Ec2ReadRequest): P
     throw new Ec2ReadError(
       `backend security group ${givenBackend} (backendSecurityGroupId) does not exist in this account and region; ` +
         `pass an existing security group id, or omit it to find the one tagged ${BACKEND_SG_CLUSTER_TAG}=${req.clusterName}`,
+      undefined,
+      "backendSecurityGroupId",
     );
   const missingTargets = targetIds.filter((id) => !(id in securityGroups));
   if (missingTargets.length > 0)
     throw new Ec2ReadError(
       `target security groups ${listIds(missingTargets)} (targetSecurityGroupIds) do not exist in this account and region`,
+      undefined,
+      "targetSecurityGroupIds",
     );
   // An ENI naming an SG we cannot see means a partial view of the destinations: refuse rather than guess.
   const missingEniSgs = eniSgIds.filter((id) => !(id in securityGroups));
@@ -305,6 +316,8 @@ async function findBackendSg(
     throw new Ec2ReadError(
       `the cluster's instances and network interfaces are in several VPCs (${listIds([...vpcIds].sort())}); ` +
         `pass vpcId or backendSecurityGroupId`,
+      undefined,
+      "vpcId",
     );
   const vpcId = req.vpcId ?? [...vpcIds][0];
   const where = vpcId ? ` in ${vpcId}` : "";
@@ -328,12 +341,16 @@ async function findBackendSg(
     throw new Ec2ReadError(
       `no backend security group found for cluster ${req.clusterName}${where}: tag one with ${tags}, ` +
         `or pass backendSecurityGroupId`,
+      undefined,
+      "backendSecurityGroupId",
     );
   if (others.length > 0)
     throw new Ec2ReadError(
       `${groups.length} security groups are tagged as the backend security group of cluster ${req.clusterName}${where} ` +
         `(${listIds(groups.map((g) => g.GroupId ?? "?").sort())}): keep the tags ${tags} on one of them, ` +
         `or pass backendSecurityGroupId`,
+      undefined,
+      "backendSecurityGroupId",
     );
   return only;
 }

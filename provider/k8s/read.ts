@@ -88,6 +88,12 @@ async function connect(ref: ClusterRef): Promise<Connection> {
       `cluster "${ref.name}": the kubeconfig's current context names no cluster with a server address; expected current-context to point at a cluster entry`,
     );
   }
+  // client-node refuses http:// unless TLS verification is off; say so rather than blame the credentials below.
+  if (/^http:\/\//i.test(cluster.server) && !cluster.skipTLSVerify) {
+    throw new ClusterReadError(
+      `cluster "${ref.name}": the kubeconfig's cluster server ${cluster.server} is plain HTTP; expected an https:// server (or insecure-skip-tls-verify: true on that cluster entry)`,
+    );
+  }
   const options: https.RequestOptions = {};
   try {
     await kc.applyToHTTPSOptions(options);
