@@ -359,7 +359,7 @@ export async function startKubeProxy(sandbox: Sandbox, pageSize = 2): Promise<Ku
       res.end(body);
       return;
     }
-    const up = https.request(
+    const upstreamReq = https.request(
       {
         hostname: upstream.hostname,
         port: upstream.port,
@@ -388,8 +388,8 @@ export async function startKubeProxy(sandbox: Sandbox, pageSize = 2): Promise<Ku
         });
       },
     );
-    up.on("error", () => res.destroy());
-    req.pipe(up);
+    upstreamReq.on("error", () => res.destroy());
+    req.pipe(upstreamReq);
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   const { port } = server.address() as AddressInfo;

@@ -170,8 +170,8 @@ test("RulesPerSecurityGroupLimitExceeded on Authorize: a clear error naming the 
   proxy.configure({ faults: [] });
   const base = await up(undefined, inputs());
   assert.equal(base.error, undefined);
-  const before = await ownedKeysInEc2(ec2, OWNER);
-  // One Service replaced by another: the update must add the new port's rules before it revokes the old ones.
+  const ownedBefore = await ownedKeysInEc2(ec2, OWNER);
+  // One Service replaced by another: the update must add the new port's rules ownedBefore it revokes the old ones.
   await sandbox.kubeRequest("DELETE", "/api/v1/namespaces/shop/services/checkout-nlb");
   const created = await sandbox.kubeRequest("POST", "/api/v1/namespaces/shop/services", {
     metadata: {
@@ -209,7 +209,7 @@ test("RulesPerSecurityGroupLimitExceeded on Authorize: a clear error naming the 
     assert.equal(proxy.counts().RevokeSecurityGroupIngress ?? 0, 0, "nothing revoked");
     // every rule we had is still there (the old port's rules are revoked only after every authorize succeeded)
     const now = await ownedKeysInEc2(ec2, OWNER);
-    for (const k of before) assert.ok(now.includes(k), `rule ${k} lost`);
+    for (const k of ownedBefore) assert.ok(now.includes(k), `rule ${k} lost`);
     proxy.configure({ faults: [] });
     const clean = await up(r.state, inputs());
     assert.equal(clean.error, undefined, clean.error?.message);
@@ -237,12 +237,12 @@ test("Kubernetes API unreachable at preview and at up: check fails naming the se
   proxy.configure({ faults: [] });
   const base = await up(undefined, inputs());
   assert.equal(base.error, undefined);
-  const before = await ownedKeysInEc2(ec2, OWNER);
+  const ownedBefore = await ownedKeysInEc2(ec2, OWNER);
   const port = await closedPort();
   proxy.resetCounts();
   // first preview of a new stack
   const fresh = await check(undefined, inputs({}, kubeconfigOf(sandbox, `https://127.0.0.1:${port}`)));
-  // an up of an existing stack (the engine checks before it diffs or updates)
+  // an up of an existing stack (the engine checks ownedBefore it diffs or updates)
   const r = await up(base.state, inputs({}, kubeconfigOf(sandbox, `https://127.0.0.1:${port}`)));
   const expected = `cluster "${CLUSTER}": cannot reach the API server https://127.0.0.1:${port} while listing `;
   for (const failures of [fresh.failures, r.failures]) {
@@ -252,7 +252,7 @@ test("Kubernetes API unreachable at preview and at up: check fails naming the se
   }
   assert.equal(r.state, base.state, "state untouched: no update ran");
   assert.equal(mutations(proxy), 0);
-  assert.deepEqual(await ownedKeysInEc2(ec2, OWNER), before);
+  assert.deepEqual(await ownedKeysInEc2(ec2, OWNER), ownedBefore);
   await destroy(base.state!);
 });
 
@@ -280,7 +280,7 @@ test("500 on a list page: the whole read fails, zero EC2 mutations, nothing plan
   proxy.configure({ faults: [] });
   const base = await up(undefined, inputs());
   assert.equal(base.error, undefined);
-  const before = await ownedKeysInEc2(ec2, OWNER);
+  const ownedBefore = await ownedKeysInEc2(ec2, OWNER);
   const kube = await startKubeProxy(sandbox, 2);
   try {
     kube.failNextContinue(500, "/api/v1/nodes");
@@ -290,7 +290,7 @@ test("500 on a list page: the whole read fails, zero EC2 mutations, nothing plan
       `cluster "${CLUSTER}": listing nodes on ${kube.server} failed: HTTP 500 injected internal error; check the API server's health and try again`,
     ]);
     assert.equal(mutations(proxy), 0);
-    assert.deepEqual(await ownedKeysInEc2(ec2, OWNER), before);
+    assert.deepEqual(await ownedKeysInEc2(ec2, OWNER), ownedBefore);
   } finally {
     await kube.close();
   }
