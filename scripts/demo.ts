@@ -87,6 +87,27 @@ async function main(): Promise<void> {
     const again = await stack.stack.preview({ expectNoChanges: true });
     process.stdout.write(`   ${JSON.stringify(again.changeSummary)}\n`);
 
+    banner(
+      "7. The cluster changes: a new NLB Service in shop, Ingress platform/admin and its Service deleted",
+    );
+    const created = await sandbox.kubeRequest("POST", "/api/v1/namespaces/shop/services", {
+      metadata: { name: "queue-nlb" },
+      spec: {
+        type: "LoadBalancer",
+        loadBalancerClass: "service.k8s.aws/nlb",
+        selector: { app: "queue" },
+        ports: [{ name: "amqp", port: 5672, targetPort: 5672 }],
+      },
+    });
+    if (created.status !== 201) throw new Error(`creating Service shop/queue-nlb: HTTP ${created.status}`);
+    await sandbox.kubeRequest("DELETE", "/apis/networking.k8s.io/v1/namespaces/platform/ingresses/admin");
+    await sandbox.kubeRequest("DELETE", "/api/v1/namespaces/platform/services/admin");
+    banner("8. pulumi preview --diff: one + or - line per rule that changes");
+    await stack.stack.preview({ diff: true, onOutput: out });
+    banner("9. pulumi up: authorize the new rules first, then revoke the obsolete ones");
+    const second = await stack.stack.up({ diff: true });
+    process.stdout.write(`   ${JSON.stringify(second.summary.resourceChanges)}\n`);
+
     banner(`Done in ${((Date.now() - t0) / 1000).toFixed(1)} s; tearing the sandbox down`);
   } finally {
     await stack?.dispose();
