@@ -103,6 +103,9 @@ before(async () => {
 });
 
 after(async () => {
+  // For reading what the CLI printed at each step: LBC_SG_E2E_TRANSCRIPT=/tmp/x.txt npm run test:e2e
+  if (process.env.LBC_SG_E2E_TRANSCRIPT)
+    fs.writeFileSync(process.env.LBC_SG_E2E_TRANSCRIPT, transcript.join("\n"));
   ec2?.destroy();
   await t?.dispose();
   await clearCluster(sandbox);
