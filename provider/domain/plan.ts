@@ -185,6 +185,9 @@ interface SgRanges {
  * minus the rules on the SG that are not ours, except those identical to a rule we want (they satisfy the need
  * and take no extra slot). Merging can lose such a match, so re-check the total and tighten until it fits.
  */
+/** Rules kept free on a security group in minimal mode, so a later change can add before it removes. */
+export const TRANSITION_RESERVE = 5;
+
 function minimalRanges(
   sg: string,
   bucketKeys: string[],
@@ -219,7 +222,12 @@ function minimalRanges(
     return n;
   };
   const exact = ports.map((ps) => ps.map((p) => ({ from: p, to: p })));
-  let budget = ec2.ruleQuota - (notOurs.length - matched(exact));
+  // EC2 counts a new rule before the old one it replaces is revoked (we add before we remove), so a full SG
+  // could never change again: keep TRANSITION_RESERVE rules free, unless that alone would make the plan impossible.
+  const buckets = ports.filter((p) => p.length > 0).length;
+  const reserve = Math.max(0, Math.min(TRANSITION_RESERVE, ec2.ruleQuota - notOurs.length - buckets));
+  const quota = ec2.ruleQuota - reserve;
+  let budget = quota - (notOurs.length - matched(exact));
   for (;;) {
     const ranges = mergeSmallestGaps(ports, budget);
     if (ranges === undefined) {
@@ -238,8 +246,8 @@ function minimalRanges(
     }
     const count = ranges.reduce((n, r) => n + r.length, 0);
     const total = notOurs.length + count - matched(ranges);
-    if (total <= ec2.ruleQuota) return { ranges };
-    budget -= total - ec2.ruleQuota;
+    if (total <= quota) return { ranges };
+    budget -= total - quota;
   }
 }
 

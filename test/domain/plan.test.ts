@@ -1,7 +1,7 @@
 // The diff against EC2 and the port modes. The world is one SG (sg-node) on both nodes.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { OWNER_TAG_KEY, planRules } from "../../provider/domain/index.js";
+import { OWNER_TAG_KEY, planRules, TRANSITION_RESERVE } from "../../provider/domain/index.js";
 import { cluster, ec2, existing, LBC, nlb, opts } from "./builders.js";
 
 const ports = (...nodePorts: number[]) =>
@@ -157,15 +157,35 @@ describe("port modes", () => {
       all: 65534,
     });
   });
+  test("minimal keeps TRANSITION_RESERVE rules free for the next change's add-before-remove", () => {
+    // 7 exact ports, quota 8: without the reserve all 7 would fit, leaving 1 free slot, and a later change
+    // swapping two merged rules could not add its new ones before revoking the old.
+    const plan = planRules(
+      svcWith(30000, 30002, 30004, 30010, 30020, 30030, 30100),
+      ec2({ ruleQuota: 8 }),
+      opts(),
+    );
+    // quota 8 - reserve min(5, 8 - 0 foreign - 1 bucket) = 3 rules: gaps 1, 1, 5 and the lower of the two 9s merge
+    assert.deepEqual(Object.keys(plan.rules), [K(30000, 30020), K(30030), K(30100)]);
+  });
+  test("the reserve never makes a plan impossible: it shrinks to what the quota leaves", () => {
+    const plan = planRules(svcWith(30000, 30100), ec2({ ruleQuota: 1 }), opts());
+    assert.deepEqual(Object.keys(plan.rules), [K(30000, 30100)]);
+    assert.deepEqual(plan.problems, []);
+  });
   test("minimal over budget merges the smallest gap first", () => {
-    const plan = planRules(svcWith(30000, 30001, 30010, 30100), ec2({ ruleQuota: 2 }), opts());
+    const plan = planRules(
+      svcWith(30000, 30001, 30010, 30100),
+      ec2({ ruleQuota: 2 + TRANSITION_RESERVE }),
+      opts(),
+    );
     assert.deepEqual(Object.keys(plan.rules), [K(30000, 30010), K(30100)]);
     assert.equal(plan.extraPortsOpened, 8);
   });
   test("rules not ours reduce the budget", () => {
     const plan = planRules(
       svcWith(30000, 30002, 30100),
-      ec2({ ruleQuota: 3, rules: { "sg-node": [existing({ from: 22 }, {})] } }),
+      ec2({ ruleQuota: 3 + TRANSITION_RESERVE, rules: { "sg-node": [existing({ from: 22 }, {})] } }),
       opts(),
     );
     assert.deepEqual(Object.keys(plan.rules), [K(30000, 30002), K(30100)]);
@@ -173,7 +193,7 @@ describe("port modes", () => {
   test("our own rules do not reduce the budget", () => {
     const plan = planRules(
       svcWith(30000, 30002, 30100),
-      ec2({ ruleQuota: 3, rules: { "sg-node": [existing({ from: 1 })] } }),
+      ec2({ ruleQuota: 3 + TRANSITION_RESERVE, rules: { "sg-node": [existing({ from: 1 })] } }),
       opts(),
     );
     assert.deepEqual(Object.keys(plan.rules), [K(30000), K(30002), K(30100)]);
@@ -181,7 +201,7 @@ describe("port modes", () => {
   test("a foreign rule identical to a needed exact port does not take an extra slot", () => {
     const plan = planRules(
       svcWith(30000, 30002, 30100),
-      ec2({ ruleQuota: 3, rules: { "sg-node": [existing({ from: 30100 }, {})] } }),
+      ec2({ ruleQuota: 3 + TRANSITION_RESERVE, rules: { "sg-node": [existing({ from: 30100 }, {})] } }),
       opts(),
     );
     assert.deepEqual(Object.keys(plan.rules), [K(30000), K(30002), K(30100)]);
