@@ -4,7 +4,6 @@ import { CountingEc2, createEc2Client, type Ec2Client } from "./aws/client";
 import { findOwnedRuleGroups } from "./aws/owned";
 import { describeIngressRules, readEc2Snapshot } from "./aws/read";
 import type { ApplyResult, CallCounts } from "./aws/types";
-import { clusterIdentityProblem } from "./domain/cluster-identity";
 import { eligibleNodes } from "./domain/destinations";
 import type { ExistingRule } from "./domain/model";
 import { computeEc2Needs, type DesiredRule, planRules, type RulePlan } from "./domain/plan";
@@ -104,11 +103,6 @@ export async function readAndPlan(
       ...(inputs.ruleQuota !== undefined ? { ruleQuota: inputs.ruleQuota } : {}),
     });
     const plan = planRules(cluster.snapshot, ec2.snapshot, options);
-    const wrongCluster = clusterIdentityProblem(inputs.cluster.name, ec2.instanceTags);
-    if (wrongCluster !== undefined) {
-      plan.problems.unshift(wrongCluster);
-      plan.counts.problems = plan.problems.length;
-    }
     const ec2Calls: CallCounts = {};
     addCalls(ec2Calls, owned.calls);
     addCalls(ec2Calls, ec2.calls);

@@ -4,6 +4,7 @@
 // Any failed call aborts the whole read (Invariant 2: nothing is ever revoked from a partial view).
 
 import type * as Ec2Sdk from "@aws-sdk/client-ec2";
+import { clusterIdentityProblem } from "../domain/cluster-identity";
 import type { Ec2Snapshot, ExistingRule, NetworkInterfaceFacts, SecurityGroupFacts } from "../domain/model";
 import { awsErrorCode, CountingEc2, describeAwsError, type Ec2Caller } from "./client";
 import {
@@ -71,6 +72,11 @@ export async function readEc2Snapshot(client: Ec2Caller, req: Ec2ReadRequest): P
         instancePrimaryEni[instance.InstanceId] = facts.id;
     }
   }
+
+  // Before anything is looked up by the cluster's name: node instances that are not the named cluster's mean the
+  // kubeconfig points at another cluster (the backend SG lookup would otherwise fail first, misleadingly).
+  const wrongCluster = clusterIdentityProblem(req.clusterName, instanceTags);
+  if (wrongCluster !== undefined) throw new Ec2ReadError(wrongCluster.message, undefined, "cluster");
 
   // 2. Pod IPs that no node ENI holds, and branch ENIs (security groups for pods).
   const knownIps = new Set(Object.values(networkInterfaces).flatMap((eni) => eni.privateIpAddresses));
@@ -246,7 +252,16 @@ async function describeInstances(ec2: CountingEc2, ids: string[]): Promise<Ec2Sd
         });
         return { items: (page.Reservations ?? []).flatMap((r) => r.Instances ?? []), next: page.NextToken };
       }),
-    );
+    ).catch((err: unknown) => {
+      // The nodes' own instances missing almost always means another region or account than the cluster's.
+      if (err instanceof Ec2ReadError && err.code === "InvalidInstanceID.NotFound")
+        throw new Ec2ReadError(
+          `${err.message}; the cluster's nodes are not in this region and account: check region (or aws:region) and the AWS credentials`,
+          err.cause,
+          "region",
+        );
+      throw err;
+    });
     out.push(...instances);
   }
   return out;

@@ -5,6 +5,10 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type * as Ec2Sdk from "@aws-sdk/client-ec2";
 import { Ec2ReadError, readEc2Snapshot } from "../../provider/aws/read";
+
+// the node instances of cluster "demo" (the reader refuses instances of another cluster)
+const CLUSTER_TAGS = [{ Key: "kubernetes.io/cluster/demo", Value: "owned" }];
+
 import { ec2Error, fakeEc2, meta } from "./fake-ec2";
 
 const BACKEND = "sg-0backend";
@@ -90,8 +94,8 @@ describe("readEc2Snapshot (scripted EC2)", () => {
           Reservations: [
             {
               Instances: [
-                { InstanceId: "i-1", VpcId: "vpc-a" },
-                { InstanceId: "i-2", VpcId: "vpc-b" },
+                { InstanceId: "i-1", VpcId: "vpc-a", Tags: CLUSTER_TAGS },
+                { InstanceId: "i-2", VpcId: "vpc-b", Tags: CLUSTER_TAGS },
               ],
             },
           ],
@@ -123,6 +127,7 @@ describe("readEc2Snapshot (scripted EC2)", () => {
                 {
                   InstanceId: "i-1",
                   VpcId: "vpc-1",
+                  Tags: CLUSTER_TAGS,
                   NetworkInterfaces: [
                     {
                       NetworkInterfaceId: "eni-1",

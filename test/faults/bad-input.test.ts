@@ -342,8 +342,12 @@ const cases: BadCase[] = [
   {
     name: "a kubeconfig for another cluster (name mismatch)",
     cluster: () => ({ name: "other-cluster", kubeconfig: kubeconfigOf(sandbox) }),
-    expected: [],
-    todo: "the cluster-name check is another engineer's (commit e4ed80c on branch integ), not in this branch yet",
+    expected: () => {
+      const id = seeded.nodes.find((n) => n.group === "g1")!.instanceId;
+      return [
+        `cluster: cluster "other-cluster": node instances is "${id} (eks:cluster-name=${CLUSTER}, kubernetes.io/cluster/${CLUSTER}=owned)"; expected at least one of the 1 node instances checked to carry tag kubernetes.io/cluster/other-cluster or eks:cluster-name=other-cluster (the kubeconfig seems to point at another cluster; planning against it would revoke this cluster's rules)`,
+      ];
+    },
   },
   // ---- EC2 ----
   {
@@ -387,17 +391,21 @@ const cases: BadCase[] = [
     expected: () => {
       const ids = [seeded.backendSecurityGroupId, secondBackend].sort();
       return [
-        `backendSecurityGroupId: 2 security groups are tagged as the backend security group of cluster ${CLUSTER} (${ids.join(", ")}): keep the tags elbv2.k8s.aws/cluster=${CLUSTER} and elbv2.k8s.aws/resource=backend-sg on one of them, or pass backendSecurityGroupId`,
+        `backendSecurityGroupId: 2 security groups are tagged as the backend security group of cluster ${CLUSTER} in ${seeded.vpcId} (${ids.join(", ")}): keep the tags elbv2.k8s.aws/cluster=${CLUSTER} and elbv2.k8s.aws/resource=backend-sg on one of them, or pass backendSecurityGroupId`,
       ];
     },
   },
   {
     name: "a wrong region (the nodes' instances are not there)",
     inputs: { region: "eu-west-1" },
-    // moto serves every region, empty: the backend SG is not found there (the message does not name the region)
-    expected: [
-      `backendSecurityGroupId: no backend security group found for cluster ${CLUSTER}: tag one with elbv2.k8s.aws/cluster=${CLUSTER} and elbv2.k8s.aws/resource=backend-sg, or pass backendSecurityGroupId`,
-    ],
+    // moto serves every region, empty: the nodes' instances are not found there (only g1's node is in the
+    // cluster outside the two-SG case)
+    expected: () => {
+      const id = seeded.nodes.find((n) => n.group === "g1")!.instanceId;
+      return [
+        `region: reading EC2: DescribeInstances for ${id}: InvalidInstanceID.NotFound: The instance ID '${id}' does not exist; the cluster's nodes are not in this region and account: check region (or aws:region) and the AWS credentials`,
+      ];
+    },
   },
   {
     name: "missing AWS credentials",
