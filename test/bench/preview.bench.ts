@@ -3,7 +3,9 @@
 // peak RSS is that of a provider process doing only this. Run: npm run bench -- preview
 import { spawn } from "node:child_process";
 import { performance } from "node:perf_hooks";
-import { planRules } from "../../provider/domain/plan";
+import { createEc2Client } from "../../provider/aws/client";
+import { readEc2Snapshot } from "../../provider/aws/read";
+import { computeEc2Needs, planRules } from "../../provider/domain/plan";
 import { type ProviderEnv, readAndPlan } from "../../provider/engine";
 import type { BackendSecurityGroupRulesInputs } from "../../provider/inputs";
 import { toPlanOptions } from "../../provider/inputs";
@@ -82,9 +84,6 @@ async function worker(): Promise<void> {
     cluster = await readClusterSnapshot(inputs.cluster);
     readTimes.push(performance.now() - s);
   }
-  const { readEc2Snapshot } = await import("../../provider/aws/read");
-  const { createEc2Client } = await import("../../provider/aws/client");
-  const { computeEc2Needs } = await import("../../provider/domain/plan");
   const options = toPlanOptions(inputs);
   const client = await createEc2Client({ endpoint: env.endpoint!, region: env.region! });
   const ec2 = await readEc2Snapshot(client, {
