@@ -1,5 +1,6 @@
 // Seeding the sandbox for benchmarks: the large scenario at a given size, through moto directly.
 import * as fs from "node:fs";
+import type { BackendSecurityGroupRulesInputs } from "../../provider/inputs";
 import type { Sandbox } from "../sandbox/sandbox";
 import { clearCluster, largeScenario, type SeededCluster, seedScenario } from "../sandbox/seed";
 
@@ -34,4 +35,17 @@ export async function reseed(
 
 export function kubeconfigOf(sandbox: Sandbox): string {
   return fs.readFileSync(sandbox.info.kube.kubeconfigPath, "utf8");
+}
+
+/** The inputs the benchmarks give the provider: the LBC's global manage flag on, minimal port mode. */
+export function previewInputs(
+  kubeconfig: string,
+  ownerId = "bench/preview",
+): BackendSecurityGroupRulesInputs {
+  return {
+    manageBackendSecurityGroupRules: true,
+    cluster: { name: BENCH_CLUSTER, kubeconfig },
+    portMode: "minimal",
+    ownerId,
+  };
 }

@@ -7,12 +7,11 @@ import { createEc2Client } from "../../provider/aws/client";
 import { readEc2Snapshot } from "../../provider/aws/read";
 import { computeEc2Needs, planRules } from "../../provider/domain/plan";
 import { type ProviderEnv, readAndPlan } from "../../provider/engine";
-import type { BackendSecurityGroupRulesInputs } from "../../provider/inputs";
 import { toPlanOptions } from "../../provider/inputs";
 import { readClusterSnapshot } from "../../provider/k8s/read";
 import { startEc2Proxy } from "../sandbox/ec2-proxy";
 import { startSandbox } from "../sandbox/sandbox";
-import { BENCH_CLUSTER, kubeconfigOf, reseed } from "./cluster";
+import { BENCH_CLUSTER, kubeconfigOf, previewInputs, reseed } from "./cluster";
 import {
   awsEnv,
   fmtStats,
@@ -26,18 +25,6 @@ import {
   withPeakRss,
   writeResult,
 } from "./common";
-
-export function previewInputs(
-  kubeconfig: string,
-  ownerId = "bench/preview",
-): BackendSecurityGroupRulesInputs {
-  return {
-    manageBackendSecurityGroupRules: true,
-    cluster: { name: BENCH_CLUSTER, kubeconfig },
-    portMode: "minimal",
-    ownerId,
-  };
-}
 
 interface WorkerOut {
   total: Stats;
