@@ -23,6 +23,7 @@ import { fmtStats, log, newResult, ratio, runsFromEnv, sleep, stats, sumValues, 
 const SGS = Number(process.env.BENCH_APPLY_SGS ?? 20);
 const PER_SG = Number(process.env.BENCH_APPLY_PER_SG ?? 50);
 const PEER_PARALLEL = 8;
+const WHAT_IF_CONCURRENCY = 16;
 const OWNER = "bench/apply";
 const CREDENTIALS = { accessKeyId: "sandbox", secretAccessKey: "sandbox" };
 
@@ -108,7 +109,7 @@ interface RunOut {
   rulesInEc2: number;
 }
 
-async function runOurs(sandbox: Sandbox): Promise<RunOut> {
+async function runOurs(sandbox: Sandbox, concurrency?: number): Promise<RunOut> {
   const world = await freshWorld(sandbox);
   const proxy = await startEc2Proxy({ upstream: sandbox.info.motoUrl, throttling: true });
   const client = await createEc2Client({
@@ -118,13 +119,17 @@ async function runOurs(sandbox: Sandbox): Promise<RunOut> {
   });
   try {
     const t0 = performance.now();
-    const applied = await applyRuleChanges(client, {
-      toAuthorize: world.rules,
-      toRevoke: [],
-      toAdopt: [],
-      ownerId: OWNER,
-      description: ruleDescription(OWNER),
-    });
+    const applied = await applyRuleChanges(
+      client,
+      {
+        toAuthorize: world.rules,
+        toRevoke: [],
+        toAdopt: [],
+        ownerId: OWNER,
+        description: ruleDescription(OWNER),
+      },
+      concurrency !== undefined ? { concurrency } : {},
+    );
     const ms = performance.now() - t0;
     if (applied.authorized.length !== world.rules.length)
       throw new Error(`ours authorized ${applied.authorized.length} of ${world.rules.length}`);
@@ -220,6 +225,7 @@ async function main(): Promise<void> {
   );
   const sandbox = await startSandbox();
   const ours: RunOut[] = [];
+  const oursWide: RunOut[] = [];
   const peer: Array<RunOut & { outerRetries: number }> = [];
   try {
     for (let i = 0; i < runs; i++) {
@@ -227,6 +233,14 @@ async function main(): Promise<void> {
       ours.push(r);
       log(
         `  ours run ${i + 1}: ${r.ms.toFixed(0)} ms, calls ${JSON.stringify(r.logicalCalls)}, proxy saw ${JSON.stringify(r.proxyCalls)}, rules in EC2 ${r.rulesInEc2}`,
+      );
+    }
+    // What-if: the same apply with more SGs in flight (the default is 4); evidence for tuning, not the product.
+    for (let i = 0; i < runs; i++) {
+      const r = await runOurs(sandbox, WHAT_IF_CONCURRENCY);
+      oursWide.push(r);
+      log(
+        `  ours, concurrency ${WHAT_IF_CONCURRENCY}, run ${i + 1}: ${r.ms.toFixed(0)} ms, proxy saw ${JSON.stringify(r.proxyCalls)}, throttled ${JSON.stringify(r.throttled)}`,
       );
     }
     for (let i = 0; i < peerRuns; i++) {
