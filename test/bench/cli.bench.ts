@@ -179,6 +179,32 @@ async function main(): Promise<void> {
   Object.assign(process.env, env);
   const kubeconfig = kubeconfigOf(sandbox);
   try {
+    // Baseline: the CLI's fixed cost, a program with no resource (stack resource only).
+    const empty: Timing[] = [];
+    for (let i = 0; i < runs; i++)
+      empty.push(await timeProgram("lbc-bench-empty", async () => ({}), env, {}));
+    const ep = stats(empty.map((r) => r.previewMs));
+    const eu = stats(empty.map((r) => r.upMs));
+    log(`  empty program: preview ${fmtStats(ep)}, up ${fmtStats(eu)}`);
+    result.rows.push(
+      {
+        label: "cli: pulumi preview, empty program (fixed cost)",
+        median: ep.median,
+        min: ep.min,
+        max: ep.max,
+        runs: ep.runs,
+        unit: "ms",
+      },
+      {
+        label: "cli: pulumi up, empty program (fixed cost)",
+        median: eu.median,
+        min: eu.min,
+        max: eu.max,
+        runs: eu.runs,
+        unit: "ms",
+      },
+    );
+    result.details.emptyProgram = empty;
     for (const n of sizes) {
       await clearCluster(sandbox);
       await sandbox.resetEc2();
