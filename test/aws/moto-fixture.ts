@@ -151,6 +151,10 @@ export async function seedWorld(client: Ec2Client): Promise<World> {
         InstanceType: "m5.large",
         SubnetId: subnetId,
         SecurityGroupIds: groups,
+        // EKS tags its nodes so; the reader refuses instances of another cluster
+        TagSpecifications: [
+          { ResourceType: "instance", Tags: [{ Key: `kubernetes.io/cluster/${CLUSTER}`, Value: "owned" }] },
+        ],
       }),
     );
     return (out.Instances ?? []).map((i) => ({

@@ -152,11 +152,25 @@ describe("readEc2Snapshot (moto)", () => {
   });
 
   it("no tagged backend SG is an error that says what to tag or pass", async () => {
-    const err = await readError(request({ clusterName: "other" }));
+    // no node instances to read (ip targets only, say): the VPC comes from vpcId
+    const none = { instanceIds: [], podIps: [], branchEniIds: [] };
+    const err = await readError(request({ clusterName: "other", vpcId: world.vpcId, needs: none }));
     assert.equal(
       err.message,
       `no backend security group found for cluster other in ${world.vpcId}: tag one with ` +
         "elbv2.k8s.aws/cluster=other and elbv2.k8s.aws/resource=backend-sg, or pass backendSecurityGroupId",
+    );
+  });
+
+  it("node instances of another cluster are refused before the backend SG is looked up by the cluster's name", async () => {
+    const err = await readError(request({ clusterName: "other" }));
+    assert.equal(err.property, "cluster");
+    const found = [...world.instances].sort().map((id) => `${id} (kubernetes.io/cluster/${CLUSTER}=owned)`);
+    assert.equal(
+      err.message,
+      `cluster "other": node instances is "${found.join("; ")}"; expected at least one of the 3 node instances ` +
+        "checked to carry tag kubernetes.io/cluster/other or eks:cluster-name=other (the kubeconfig seems to point " +
+        "at another cluster; planning against it would revoke this cluster's rules)",
     );
   });
 
@@ -250,7 +264,8 @@ describe("readEc2Snapshot (moto)", () => {
     assert.equal(
       err.message,
       `reading EC2: DescribeInstances for i-0000000000000dead, ${world.instances[0]}: InvalidInstanceID.NotFound: ` +
-        "The instance ID 'i-0000000000000dead' does not exist",
+        "The instance ID 'i-0000000000000dead' does not exist; the cluster's nodes are not in this region and " +
+        "account: check region (or aws:region) and the AWS credentials",
     );
   });
 
