@@ -262,7 +262,9 @@ async function main(): Promise<void> {
         const r = await timeProgram(
           "lbc-bench-per-rule",
           async () => {
-            rules.forEach((rule, k) => new PerRule(`rule-${k}`, rule));
+            rules.forEach((rule, k) => {
+              new PerRule(`rule-${k}`, rule);
+            });
             return {};
           },
           env,

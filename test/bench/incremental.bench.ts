@@ -92,8 +92,11 @@ async function createService(ctx: Ctx, name: string, nodePort: number | undefine
 function uncoveredNodePort(previous: BackendSecurityGroupRulesOutputs): number {
   const bySg: Record<string, Array<[number, number]>> = {};
   for (const r of Object.values(previous.rules))
-    if (r.protocol === "tcp" && r.toPort >= 30000)
-      (bySg[r.securityGroupId] ??= []).push([r.fromPort, r.toPort]);
+    if (r.protocol === "tcp" && r.toPort >= 30000) {
+      const list = bySg[r.securityGroupId] ?? [];
+      list.push([r.fromPort, r.toPort]);
+      bySg[r.securityGroupId] = list;
+    }
   const ranges = (Object.values(bySg)[0] ?? []).sort((a, b) => a[0] - b[0]);
   let best: [number, number] = [30000, 30000];
   let prevEnd = 29999;
