@@ -37,7 +37,7 @@ function addCalls(into: CallCounts, from: CallCounts): void {
   for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
 }
 
-async function ec2ClientFor(inputs: BackendSecurityGroupRulesInputs, env: ProviderEnv): Promise<Ec2Client> {
+async function ec2ClientFor(inputs: { region?: string | undefined }, env: ProviderEnv): Promise<Ec2Client> {
   const region = inputs.region ?? env.region;
   const endpoint = env.endpoint ?? process.env.AWS_ENDPOINT_URL_EC2;
   return await createEc2Client({
@@ -298,15 +298,27 @@ function buildOutputs(
   };
 }
 
+/** Runs `fn` with an EC2 client for the resource's region, and always releases it. */
+async function withEc2<T>(
+  where: { region?: string | undefined },
+  env: ProviderEnv,
+  fn: (client: Ec2Client) => Promise<T>,
+): Promise<T> {
+  const client = await ec2ClientFor(where, env);
+  try {
+    return await fn(client);
+  } finally {
+    client.destroy();
+  }
+}
+
 /** Revokes every rule carrying our tag, found from state and by tag; works without the cluster. */
 export async function revokeAllOwned(
   outputs: BackendSecurityGroupRulesOutputs,
   env: ProviderEnv,
 ): Promise<ApplyResult> {
-  const inputs = outputs as unknown as BackendSecurityGroupRulesInputs;
-  const client = await ec2ClientFor(inputs, env);
   const calls: CallCounts = {};
-  try {
+  return await withEc2(outputs, env, async (client) => {
     const owned = await findOwnedRuleGroups(client, outputs.ownerId);
     addCalls(calls, owned.calls);
     const groups = [...Object.values(outputs.rules ?? {}).map((r) => r.securityGroupId), ...owned.groupIds];
@@ -323,9 +335,7 @@ export async function revokeAllOwned(
     });
     addCalls(calls, applied.calls);
     return { ...applied, calls };
-  } finally {
-    client.destroy();
-  }
+  });
 }
 
 /**
@@ -337,9 +347,7 @@ export async function rulesMissingInEc2(
   keys: string[],
   env: ProviderEnv,
 ): Promise<string[]> {
-  const inputs = outputs as unknown as BackendSecurityGroupRulesInputs;
-  const client = await ec2ClientFor(inputs, env);
-  try {
+  return await withEc2(outputs, env, async (client) => {
     const existing = await readExistingRules(client, securityGroupsOfKeys(keys), {});
     const present = new Set<string>();
     for (const list of Object.values(existing))
@@ -348,9 +356,7 @@ export async function rulesMissingInEc2(
         if (k !== undefined) present.add(k);
       }
     return keys.filter((k) => !present.has(k));
-  } finally {
-    client.destroy();
-  }
+  });
 }
 
 /** Refresh: which of the rules in state still exist in EC2 (by sgr- id), with their ownership as EC2 says. */
@@ -358,9 +364,7 @@ export async function refreshRules(
   outputs: BackendSecurityGroupRulesOutputs,
   env: ProviderEnv,
 ): Promise<BackendSecurityGroupRulesOutputs> {
-  const inputs = outputs as unknown as BackendSecurityGroupRulesInputs;
-  const client = await ec2ClientFor(inputs, env);
-  try {
+  return await withEc2(outputs, env, async (client) => {
     const groups = Object.values(outputs.rules ?? {}).map((r) => r.securityGroupId);
     const existing = await readExistingRules(client, groups, {});
     const byId = new Map<string, ExistingRule>();
@@ -385,7 +389,5 @@ export async function refreshRules(
         foreign: values.filter((r) => !r.owned).length,
       },
     };
-  } finally {
-    client.destroy();
-  }
+  });
 }
