@@ -21,6 +21,8 @@ import { readClusterSnapshot } from "./k8s/read";
 /** Where the provider process talks to EC2: stack config (aws:region) and the SDK's environment. */
 export interface ProviderEnv {
   region?: string;
+  /** aws:profile from stack config */
+  profile?: string;
   endpoint?: string;
 }
 
@@ -43,6 +45,7 @@ async function ec2ClientFor(inputs: { region?: string | undefined }, env: Provid
   return await createEc2Client({
     ...(region !== undefined ? { region } : {}),
     ...(endpoint ? { endpoint } : {}),
+    ...(env.profile !== undefined ? { profile: env.profile } : {}),
   });
 }
 

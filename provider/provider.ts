@@ -38,8 +38,11 @@ function safeMessage(err: unknown, inputs?: Partial<Inputs>): string {
 
 export const provider: dynamic.ResourceProvider<Inputs, Outputs> = {
   async configure(req) {
+    // The same stack settings @pulumi/aws reads, so one `pulumi config set aws:...` serves both.
     const region = req.config.get("aws:region");
     if (region) env.region = region;
+    const profile = req.config.get("aws:profile");
+    if (profile) env.profile = profile;
   },
 
   async check(olds, news) {

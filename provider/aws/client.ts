@@ -57,6 +57,8 @@ export interface Ec2ClientOptions {
   maxAttempts?: number;
   /** default: the SDK's credential chain */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** a shared-config profile (Pulumi's aws:profile), like AWS_PROFILE for this client only */
+  profile?: string;
 }
 
 export const DEFAULT_MAX_ATTEMPTS = 8;
@@ -72,6 +74,7 @@ export async function createEc2Client(options: Ec2ClientOptions = {}): Promise<E
     ...(options.region !== undefined ? { region: options.region } : {}),
     ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
     ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
+    ...(options.profile !== undefined ? { profile: options.profile } : {}),
   });
   const calls: Ec2Calls = {
     DescribeInstances: (input) => client.send(new sdk.DescribeInstancesCommand(input)),

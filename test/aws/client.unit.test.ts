@@ -3,8 +3,11 @@
 // Not proven here: the backoff timings (the SDK's), or EC2's real token buckets (the throttling proxy's job).
 
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { awsErrorCode, createEc2Client } from "../../provider/aws/client";
 import "../../provider/aws/apply";
@@ -23,9 +26,11 @@ let server: http.Server;
 let url: string;
 let requests = 0;
 let throttleFirst = 0;
+let lastAuthorization = "";
 
 before(async () => {
   server = http.createServer((req, res) => {
+    lastAuthorization = String(req.headers.authorization ?? "");
     req.resume();
     req.on("end", () => {
       requests++;
@@ -49,6 +54,43 @@ describe("createEc2Client", () => {
     const client = await createEc2Client({ region: "us-east-1", endpoint: url, credentials });
     assert.equal(sdkLoaded(), true);
     client.destroy();
+  });
+
+  it("a profile (aws:profile) picks that profile's credentials from the shared files", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lbc-sg-profile-"));
+    const keys = [
+      "AWS_SHARED_CREDENTIALS_FILE",
+      "AWS_CONFIG_FILE",
+      "AWS_ACCESS_KEY_ID",
+      "AWS_SECRET_ACCESS_KEY",
+      "AWS_PROFILE",
+    ];
+    const saved = Object.fromEntries(keys.map((k) => [k, process.env[k]]));
+    // environment credentials would win over any profile: this test is about the profile alone
+    for (const k of keys) delete process.env[k];
+    fs.writeFileSync(
+      path.join(dir, "credentials"),
+      "[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = d\n" +
+        "[stack-profile]\naws_access_key_id = AKIASTACKPROFILE\naws_secret_access_key = s\n",
+    );
+    fs.writeFileSync(path.join(dir, "config"), "");
+    process.env.AWS_SHARED_CREDENTIALS_FILE = path.join(dir, "credentials");
+    process.env.AWS_CONFIG_FILE = path.join(dir, "config");
+    try {
+      requests = 0;
+      throttleFirst = 0;
+      const client = await createEc2Client({ region: "us-east-1", endpoint: url, profile: "stack-profile" });
+      await client.call("DescribeSecurityGroups", {});
+      assert.match(lastAuthorization, /Credential=AKIASTACKPROFILE\//);
+      client.destroy();
+    } finally {
+      for (const k of keys) {
+        const v = saved[k];
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("retries RequestLimitExceeded and succeeds within the bound", async () => {
