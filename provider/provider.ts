@@ -56,7 +56,7 @@ export const provider: dynamic.ResourceProvider<Inputs, Outputs> = {
         failures: [
           {
             property: "ownerId",
-            reason: `ownerId changed from "${olds.ownerId}" to "${news.ownerId}"; existing rules carry the old owner tag, so replace the resource instead (or keep the old ownerId)`,
+            reason: `ownerId changed from "${olds.ownerId}" to "${news.ownerId}"; expected the old ownerId, which the existing rules carry as their owner tag (set ownerId explicitly when renaming the project, stack or resource; a replacement would leave the rules unowned until the old resource's delete revokes them)`,
           },
         ],
       };
