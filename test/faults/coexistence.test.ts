@@ -16,23 +16,22 @@ import type { EC2Client } from "@aws-sdk/client-ec2";
 import type { BackendSecurityGroupRulesInputs as Inputs } from "../../provider/inputs";
 import { provider } from "../../provider/provider";
 import type { Ec2Proxy } from "../sandbox/ec2-proxy";
-import { getSandbox, type Sandbox } from "../sandbox/sandbox";
-import { clearCluster, type SeededCluster, seedScenario } from "../sandbox/seed";
+import type { Sandbox } from "../sandbox/sandbox";
+import type { SeededCluster } from "../sandbox/seed";
 import {
   assertConverged,
-  authorizeForeign,
   check,
+  closeWorld,
   destroy,
-  directEc2,
+  type FaultWorld,
   type ForeignRule,
-  fiveGroupScenario,
+  fiveGroupWorld,
   ingressRules,
   keyOf,
   kubeconfigOf,
   ownedKeysInEc2,
   type StackState,
   snapshotForeign,
-  startProxy,
   up,
 } from "./harness";
 
@@ -51,27 +50,13 @@ function inputs(ownerId: string): Inputs {
   };
 }
 
+let world: FaultWorld | undefined;
 before(async () => {
-  sandbox = await getSandbox();
-  await sandbox.resetEc2();
-  await clearCluster(sandbox);
-  seeded = await seedScenario(sandbox, sandbox.info.motoUrl, fiveGroupScenario(CLUSTER));
-  ec2 = directEc2(sandbox);
-  proxy = await startProxy(sandbox);
-  const port = seeded.nodePort("shop/frontend", "http");
-  const sg = (i: number) => seeded.securityGroupIds[`${CLUSTER}-g${i}`]!;
-  const handMade = await authorizeForeign(ec2, sg(1), port, seeded.backendSecurityGroupId);
-  const lbc = await authorizeForeign(ec2, sg(2), port, seeded.backendSecurityGroupId, "lbc");
-  foreign = await snapshotForeign(ec2, [handMade, lbc]);
+  world = await fiveGroupWorld(CLUSTER);
+  ({ sandbox, seeded, ec2, proxy, foreign } = world);
 });
 
-after(async () => {
-  await proxy?.close();
-  ec2?.destroy();
-  await clearCluster(sandbox);
-  await sandbox.resetEc2();
-  await sandbox.stop();
-});
+after(() => closeWorld(world));
 
 async function upOk(state: StackState | undefined, ownerId: string): Promise<StackState> {
   const r = await up(state, inputs(ownerId));

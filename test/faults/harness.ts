@@ -19,8 +19,8 @@ import type {
 import { provider } from "../../provider/provider";
 import { kubeconfigYaml } from "../k8s/kubeconfig";
 import { type Ec2Proxy, startEc2Proxy } from "../sandbox/ec2-proxy";
-import type { Sandbox } from "../sandbox/sandbox";
-import type { Scenario } from "../sandbox/seed";
+import { getSandbox, type Sandbox } from "../sandbox/sandbox";
+import { clearCluster, type Scenario, type SeededCluster, seedScenario } from "../sandbox/seed";
 
 export const OWNER_TAG = "lbc-backend-sg/owner";
 export const LBC_MARKER = "elbv2.k8s.aws/targetGroupBinding";
@@ -407,4 +407,38 @@ export async function startKubeProxy(sandbox: Sandbox, pageSize = 2): Promise<Ku
     },
   };
   return self;
+}
+
+/** What the fault suites share: a seeded five-SG cluster, a proxy, and a hand-made and an LBC-marked rule. */
+export interface FaultWorld {
+  sandbox: Sandbox;
+  seeded: SeededCluster;
+  ec2: EC2Client;
+  proxy: Ec2Proxy;
+  /** the rules nobody but their makers may touch, as they were before the test */
+  foreign: ForeignRule[];
+}
+
+export async function fiveGroupWorld(clusterName: string): Promise<FaultWorld> {
+  const sandbox = await getSandbox();
+  await sandbox.resetEc2();
+  await clearCluster(sandbox);
+  const seeded = await seedScenario(sandbox, sandbox.info.motoUrl, fiveGroupScenario(clusterName));
+  const ec2 = directEc2(sandbox);
+  const proxy = await startProxy(sandbox);
+  const port = seeded.nodePort("shop/frontend", "http");
+  const sg = (i: number) => seeded.securityGroupIds[`${clusterName}-g${i}`]!;
+  const handMade = await authorizeForeign(ec2, sg(1), port, seeded.backendSecurityGroupId);
+  const lbc = await authorizeForeign(ec2, sg(2), port, seeded.backendSecurityGroupId, "lbc");
+  const foreign = await snapshotForeign(ec2, [handMade, lbc]);
+  return { sandbox, seeded, ec2, proxy, foreign };
+}
+
+export async function closeWorld(world: FaultWorld | undefined): Promise<void> {
+  if (world === undefined) return;
+  await world.proxy.close();
+  world.ec2.destroy();
+  await clearCluster(world.sandbox);
+  await world.sandbox.resetEc2();
+  await world.sandbox.stop();
 }

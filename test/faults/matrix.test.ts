@@ -9,17 +9,17 @@ import { after, before, test } from "node:test";
 import { DeleteSecurityGroupCommand, type EC2Client, TerminateInstancesCommand } from "@aws-sdk/client-ec2";
 import type { BackendSecurityGroupRulesInputs as Inputs } from "../../provider/inputs";
 import type { Ec2Proxy, FaultRule } from "../sandbox/ec2-proxy";
-import { getSandbox, type Sandbox } from "../sandbox/sandbox";
-import { clearCluster, type SeededCluster, seedScenario } from "../sandbox/seed";
+import type { Sandbox } from "../sandbox/sandbox";
+import type { SeededCluster } from "../sandbox/seed";
 import {
   assertConverged,
-  authorizeForeign,
   check,
   closedPort,
+  closeWorld,
   destroy,
-  directEc2,
+  type FaultWorld,
   type ForeignRule,
-  fiveGroupScenario,
+  fiveGroupWorld,
   httpKubeconfigOf,
   kubeconfigOf,
   mutations,
@@ -28,7 +28,6 @@ import {
   type StackState,
   snapshotForeign,
   startKubeProxy,
-  startProxy,
   up,
 } from "./harness";
 
@@ -49,27 +48,13 @@ function inputs(overrides: Partial<Inputs> = {}, kubeconfig = kubeconfigOf(sandb
   };
 }
 
+let world: FaultWorld | undefined;
 before(async () => {
-  sandbox = await getSandbox();
-  await sandbox.resetEc2();
-  await clearCluster(sandbox);
-  seeded = await seedScenario(sandbox, sandbox.info.motoUrl, fiveGroupScenario(CLUSTER));
-  ec2 = directEc2(sandbox);
-  proxy = await startProxy(sandbox);
-  const port = seeded.nodePort("shop/frontend", "http");
-  const sg = (i: number) => seeded.securityGroupIds[`${CLUSTER}-g${i}`]!;
-  const handMade = await authorizeForeign(ec2, sg(1), port, seeded.backendSecurityGroupId);
-  const lbc = await authorizeForeign(ec2, sg(2), port, seeded.backendSecurityGroupId, "lbc");
-  foreign = await snapshotForeign(ec2, [handMade, lbc]);
+  world = await fiveGroupWorld(CLUSTER);
+  ({ sandbox, seeded, ec2, proxy, foreign } = world);
 });
 
-after(async () => {
-  await proxy?.close();
-  ec2?.destroy();
-  await clearCluster(sandbox);
-  await sandbox.resetEc2();
-  await sandbox.stop();
-});
+after(() => closeWorld(world));
 
 /** A faulted up from nothing, then a clean up, then the invariants, then a clean delete. */
 async function faultedThenClean(
