@@ -124,13 +124,13 @@ const npx = (bin) => path.join(root, "node_modules", ".bin", bin);
 
 if (what === "all" || what === "static") {
   // Build first: the demo program and end-to-end tests import the package by name, which resolves to dist/.
-  run("build", npx("tsc"), ["-p", "tsconfig.build.json"]);
+  run("build", npx("tsc"), ["-p", "provider"]);
   run("typecheck", npx("tsc"), ["-p", "tsconfig.json", "--noEmit"]);
   run("lint and format", npx("biome"), ["check", "."]);
 }
 if (what === "all" || what === "unit") nodeTests("unit", process.env);
 if (what === "all" || what === "integration" || what === "e2e") {
-  if (what !== "all") run("build", npx("tsc"), ["-p", "tsconfig.build.json"]);
+  if (what !== "all") run("build", npx("tsc"), ["-p", "provider"]);
   await withSandbox(async (env) => {
     if (what !== "e2e") nodeTests("integration", env, 1);
     if (what !== "integration") nodeTests("e2e", env, 1);

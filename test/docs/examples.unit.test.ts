@@ -31,7 +31,7 @@ function readmeSnippets(): string[] {
 
 test("tsc type-checks every example and README's usage example, with exit code 0", () => {
   // The README snippet goes to a scratch directory under node_modules/.cache (ignored by git), checked in the same
-  // tsc run as tsconfig.examples.json's files, with its options.
+  // tsc run as examples/tsconfig.json's files, with its options.
   const scratch = path.join(root, "node_modules", ".cache", "lbc-backend-sg-docs");
   fs.rmSync(scratch, { recursive: true, force: true });
   fs.mkdirSync(scratch, { recursive: true });
@@ -43,7 +43,7 @@ test("tsc type-checks every example and README's usage example, with exit code 0
   fs.writeFileSync(
     path.join(scratch, "tsconfig.json"),
     JSON.stringify({
-      extends: path.join(root, "tsconfig.examples.json"),
+      extends: path.join(root, "examples/tsconfig.json"),
       include: [
         path.join(root, "examples/*/*.ts"),
         path.join(root, "examples/*/scripts/**/*.ts"),
@@ -72,9 +72,9 @@ test("tsc type-checks every example and README's usage example, with exit code 0
   ]);
 });
 
-test("tsconfig.examples.json alone covers the examples (what `npx tsc -p tsconfig.examples.json` checks)", () => {
+test("examples/tsconfig.json alone covers the examples (what `npx tsc -p examples/tsconfig.json` checks)", () => {
   const tsc = path.join(root, "node_modules", ".bin", "tsc");
-  const res = spawnSync(tsc, ["-p", "tsconfig.examples.json", "--listFilesOnly"], {
+  const res = spawnSync(tsc, ["-p", "examples/tsconfig.json", "--listFilesOnly"], {
     cwd: root,
     encoding: "utf8",
   });
