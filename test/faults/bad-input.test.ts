@@ -9,6 +9,7 @@ import { after, before, test } from "node:test";
 import { CreateSecurityGroupCommand, DeleteSecurityGroupCommand, type EC2Client } from "@aws-sdk/client-ec2";
 import type { BackendSecurityGroupRulesInputs as Inputs } from "../../provider/inputs";
 import { provider } from "../../provider/provider";
+import { ingress as ingressObject } from "../domain/builders";
 import type { Ec2Proxy } from "../sandbox/ec2-proxy";
 import { getSandbox, type Sandbox } from "../sandbox/sandbox";
 import { clearCluster, type Scenario, type SeededCluster, seedScenario } from "../sandbox/seed";
@@ -75,31 +76,13 @@ function ingress(
   annotations: Record<string, string>,
   backends: Array<{ service: string; port: number | string }> = [{ service: "web", port: 80 }],
 ): KubeObject {
-  return {
-    path: ING,
-    body: {
-      metadata: { name, annotations },
-      spec: {
-        ingressClassName: "alb",
-        rules: [
-          {
-            http: {
-              paths: backends.map((b, i) => ({
-                path: `/${i}`,
-                pathType: "Prefix",
-                backend: {
-                  service: {
-                    name: b.service,
-                    port: typeof b.port === "number" ? { number: b.port } : { name: b.port },
-                  },
-                },
-              })),
-            },
-          },
-        ],
-      },
-    },
-  };
+  // the same shape the planner's tests use, sent to the apiserver (which fills in the namespace)
+  const {
+    kind: _kind,
+    metadata,
+    spec,
+  } = ingressObject("bad", name, { annotations, backends, className: "alb" });
+  return { path: ING, body: { metadata: { name: metadata.name, annotations }, spec } };
 }
 
 function nlb(
